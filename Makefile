@@ -1,0 +1,31 @@
+# Two commands set everything up on a fresh machine:
+#   make table2   creates .venv if missing, installs, runs the cpu protocol's Table 2
+#   make test     creates .venv if missing, installs, runs the test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: table2 test smoke pretrain backbone clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+table2: $(STAMP)
+	$(PY) experiments/table2.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+smoke: $(STAMP)
+	$(PY) experiments/table2.py --protocol smoke
+
+pretrain: $(STAMP)
+	$(PY) -m adacm.cli pretrain
+
+backbone: $(STAMP)
+	$(PY) -m adacm.cli backbone dlib-face
+
+clean-venv:
+	rm -rf $(VENV)

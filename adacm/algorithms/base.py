@@ -1,0 +1,85 @@
+"""What every algorithm shares: the batch it gets, the forward pass over its views, and the
+pseudo-label consistency term that FixMatch and Ada-CM both use.
+
+An algorithm is its loss on a batch, nothing else (as in google-research/fixmatch); the
+trainer owns data, optimisation, EMA, evaluation and checkpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from adacm.losses import masked_cross_entropy
+from adacm.thresholds import Threshold
+
+
+@dataclass
+class Batch:
+    """One training step's inputs. ``u_views`` follow ``Algorithm.unlabeled_views``;
+    ``u_true`` are the unlabeled images' hidden labels, used only to monitor pseudo-labels."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    u_views: list[torch.Tensor]
+    u_true: torch.Tensor
+
+
+Outputs = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def forward_views(model: nn.Module, views: list[torch.Tensor], joint: bool) -> Outputs:
+    """(logits, feature) for each view.
+
+    ``joint=True`` runs one forward over the concatenated views (one batch-norm pass over
+    all of them, FixMatch's practice and faster on CPU); ``joint=False`` runs one forward per
+    view, as the official Ada-CM code does.
+    """
+    if not joint or len(views) == 1:
+        return [model(v) for v in views]
+    logits, feats = model(torch.cat(views))
+    sizes = [len(v) for v in views]
+    return list(zip(logits.split(sizes), feats.split(sizes)))
+
+
+def pseudo_label_term(strong_logits: torch.Tensor, probs: torch.Tensor, threshold: Threshold,
+                      u_true: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+    """Cross-entropy of the strong view against the confident pseudo-labels of ``probs``.
+
+    Returns (Lu, mask, monitoring stats). ``probs`` must be detached: pseudo-labels are targets.
+    """
+    mask = threshold.mask(probs)
+    pseudo = probs.argmax(dim=1)
+    loss = masked_cross_entropy(strong_logits, pseudo, mask)
+    known = u_true >= 0  # extra unlabeled images (e.g. FER2013 for SFEW) have no hidden label
+    right = (pseudo == u_true).float()
+    stats = {"mask_rate": mask.float().mean().item(),
+             "n_masked": (mask & known).sum().item(), "n_masked_right": right[mask & known].sum().item()}
+    if known.any():
+        stats["pl_acc_all"] = right[known].mean().item()
+    return loss, mask, stats
+
+
+class Algorithm:
+    """Base class: subclasses set ``unlabeled_views`` and implement ``loss``."""
+
+    name: ClassVar[str]
+    unlabeled_views: ClassVar[tuple[str, ...]] = ()
+    threshold: Threshold | None = None
+
+    def __init__(self, joint_forward: bool = True) -> None:
+        self.joint_forward = joint_forward
+
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        raise NotImplementedError
+
+    def forward(self, model: nn.Module, batch: Batch) -> Outputs:
+        return forward_views(model, [batch.x, *batch.u_views], self.joint_forward)
+
+    @staticmethod
+    def supervised_term(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits.float(), targets)

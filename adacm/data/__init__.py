@@ -1,0 +1,1 @@
+"""Datasets, labeled/unlabeled splits and augmentations."""

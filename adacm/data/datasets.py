@@ -1,0 +1,103 @@
+"""Loaders for the prepared ``.npz`` datasets (see ``shared/data/README.md``).
+
+Every dataset here uses the RAF-DB label order used by Ada-CM
+(0 surprise, 1 fear, 2 disgust, 3 happiness, 4 sadness, 5 anger, 6 neutral).
+FER2013 stands in for RAF-DB (same 7 classes); SFEW takes FER2013's training images as
+extra unlabeled data, as the paper adds RAF-DB's training set to SFEW.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from adacm.errors import UserError
+from adacm.paths import data_dir, sha256_file
+
+CLASSES = ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")
+NUM_CLASSES = len(CLASSES)
+
+
+@dataclass(frozen=True)
+class Part:
+    """Images (uint8, [N,H,W] grey or [N,H,W,3] RGB) and integer labels."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset as the trainer sees it.
+
+    ``val`` selects models (None where the dataset has no labeled split to spare: SFEW's
+    only labeled evaluation split is its Val set, which serves as test, as in the paper).
+    ``extra_unlabeled`` is appended to the unlabeled pool (FER2013 train for SFEW).
+    """
+
+    name: str
+    train: Part
+    val: Part | None
+    test: Part
+    extra_unlabeled: np.ndarray | None = None
+    fingerprint: dict[str, str] = field(default_factory=dict)
+
+
+def _open(name: str, root: Path | None) -> tuple[np.lib.npyio.NpzFile, Path, dict[str, str]]:
+    root = data_dir() if root is None else root
+    path = root / f"{name}.npz"
+    if not path.is_file():
+        raise UserError(f"{path} not found: put {name}.npz in the data directory (ADACM_DATA, ./data or ../shared/data)")
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path} is not a readable .npz file ({exc}): re-copy it") from exc
+    return npz, path, {path.name: sha256_file(path)}
+
+
+def _part(npz: np.lib.npyio.NpzFile, mask: np.ndarray) -> Part:
+    return Part(x=np.ascontiguousarray(npz["x"][mask]), y=npz["y"][mask].astype(np.int64))
+
+
+def load_fer2013(root: Path | None = None, name: str = "fer2013") -> Dataset:
+    """FER2013: Training = train, PublicTest = val, PrivateTest = test."""
+    npz, _, fp = _open(name, root)
+    split = npz["split"]
+    return Dataset(name=name, train=_part(npz, split == "train"), val=_part(npz, split == "val"),
+                   test=_part(npz, split == "test"), fingerprint=fp)
+
+
+def load_sfew(root: Path | None = None) -> Dataset:
+    """SFEW 2.0: Train (broken crops dropped) for training, Val as test; FER2013 train as extra unlabeled."""
+    npz, _, fp = _open("sfew", root)
+    split, bad = npz["split"], npz["bad_align"]
+    fer = load_fer2013(root)
+    return Dataset(name="sfew", train=_part(npz, (split == "train") & ~bad), val=None,
+                   test=_part(npz, split == "val"), extra_unlabeled=fer.train.x,
+                   fingerprint={**fp, **fer.fingerprint})
+
+
+LOADERS = {
+    "fer2013": load_fer2013,
+    "fer2013_ci": lambda root=None: load_fer2013(root, name="fer2013_ci"),
+    "sfew": load_sfew,
+}
+PAPER_ONLY = {
+    "rafdb": "RAF-DB basic: <data>/RAF-DB/basic/EmoLabel/list_patition_label.txt and Image/aligned/*_aligned.jpg",
+    "affectnet": "AffectNet: <data>/AffectNet/Manually_Annotated_file_lists/{training,validation}.csv and the images",
+}
+
+
+def load_dataset(name: str, root: Path | None = None) -> Dataset:
+    """Load a dataset by name, with a clear error for unknown or unavailable ones."""
+    if name in LOADERS:
+        return LOADERS[name](root)
+    if name in PAPER_ONLY:
+        raise UserError(f"dataset {name!r} is not prepared here; real users place it as {PAPER_ONLY[name]} "
+                        "(readers for the owners' layouts: issue 6)")
+    raise UserError(f"unknown dataset {name!r}: choose one of {', '.join(sorted(LOADERS) + sorted(PAPER_ONLY))}")

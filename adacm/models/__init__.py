@@ -1,0 +1,82 @@
+"""Model registry: a backbone by name, an initialisation, and the shared Ada-CM head.
+
+``init`` says where the backbone's weights come from: ``scratch``, ``simclr`` (the label-free
+backbone built by ``adacm pretrain`` in ``ADACM_CACHE``), ``face`` (dlib's face-recognition
+ResNet, for ``dlib_face``, converted by ``adacm backbone dlib-face``) or a path to a state
+dict a user brings (e.g. ResNet-18 pretrained on MS-Celeb-1M). The sha256 of the weights is returned
+so that every result records exactly what it started from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from adacm.errors import UserError
+from adacm.models.dlib_face import DlibFaceBackbone
+from adacm.models.heads import FERNet
+from adacm.models.resnet import ResNet18Backbone
+from adacm.paths import cache_dir, sha256_file
+
+BACKBONES = {"resnet18": ResNet18Backbone, "dlib_face": DlibFaceBackbone}
+
+
+def load_state_file(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from a file; accepts {'state_dict': …} wrappers as saved by common trainers."""
+    if not path.is_file():
+        raise UserError(f"pretrained weights {path} not found: give a path to a state dict file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt files
+        raise UserError(f"cannot read pretrained weights {path} ({type(exc).__name__}): is it a torch state dict?") from exc
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise UserError(f"{path} holds a {type(state).__name__}, not a state dict")
+    return state
+
+
+def init_state(model: str, init: str) -> tuple[dict[str, torch.Tensor], str, str] | None:
+    """(state dict, sha256, source) of an init name; None for scratch."""
+    if init == "scratch":
+        return None
+    if init == "face":
+        if model != "dlib_face":
+            raise UserError(f"--init face is dlib's face-recognition network: use it with --model dlib_face, not {model}")
+        from adacm.backbones import dlib_face_state_dict
+
+        state, digest = dlib_face_state_dict(cache_dir())
+        return state, digest, "dlib face-recognition ResNet v1"
+    if init == "simclr":
+        from adacm.pretrain import simclr_weights_path
+
+        path = simclr_weights_path(model)
+        if not path.is_file():
+            raise UserError(f"no SimCLR backbone at {path}: build it with `adacm pretrain --model {model}`")
+    else:
+        path = Path(init).expanduser()
+    return load_state_file(path), sha256_file(path), str(path)
+
+
+def build_model(name: str, num_classes: int, init: str = "scratch", dropout: float = 0.5,
+                calibration: torch.Tensor | None = None) -> tuple[FERNet, str | None]:
+    """Build ``name`` with the Ada-CM head and load ``init``; returns (model, weights sha256).
+
+    ``calibration`` (unlabeled training images) is handed to backbones that must adapt to the
+    data before fine-tuning (dlib's network re-estimates its batch-norm statistics).
+    """
+    if name not in BACKBONES:
+        raise UserError(f"unknown model {name!r}: choose one of {', '.join(sorted(BACKBONES))}")
+    backbone = BACKBONES[name]()
+    loaded = init_state(name, init)
+    digest = None
+    if loaded is not None:
+        state, digest, source = loaded
+        missing, unexpected = backbone.load_pretrained_state(state)
+        if missing or unexpected:
+            raise UserError(f"{source} does not fit {name}: {len(missing)} missing keys (e.g. {missing[:3]}), "
+                            f"{len(unexpected)} unexpected (e.g. {unexpected[:3]}); give a {name} state dict")
+    if calibration is not None and hasattr(backbone, "calibrate"):
+        backbone.calibrate(calibration)
+    return FERNet(backbone, backbone.feature_dim, num_classes, dropout), digest

@@ -1,0 +1,66 @@
+"""Protocols: the paper's settings, the scaled CPU protocol this suite reports, and a smoke test.
+
+``paper``  — 224 px RGB, 20 epochs × 800 iterations, EMA 0.999, 5 seeds, on RAF-DB / SFEW /
+            AffectNet from a ResNet-18 pretrained on MS-Celeb-1M (``--init PATH``); a GPU job.
+``cpu``    — what runs on 2 CPU cores, ≤ ~6 min per Ada-CM run; every deviation is listed in
+            the README ("The cpu protocol"): FER2013 stands in for RAF-DB, 48 px grey faces,
+            10 epochs × 160 iterations (1,600 steps instead of 16,000), EMA decay 0.995 so that
+            the EMA's horizon stays ≈1.25 epochs as with 0.999 at 800 iterations, one joint
+            forward over all views (one batch-norm pass), 3 seeds, and a backbone pretrained
+            here without labels (SimCLR) in place of MS-Celeb-1M — chosen by the pilot.
+``smoke``  — the 672-image class-balanced FER2013 subset; seconds per run; for tests and CI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from adacm.config import RunConfig
+from adacm.errors import UserError
+
+#: the dataset each stand-in replaces in the paper's tables
+PAPER_DATASET = {"fer2013": "rafdb", "fer2013_ci": "rafdb", "sfew": "sfew", "rafdb": "rafdb", "affectnet": "affectnet"}
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    datasets: tuple[str, ...]
+    labels: dict[str, tuple[int, ...]]
+    seeds: tuple[int, ...]
+    image_size: int
+    epochs: int
+    iters_per_epoch: int
+    ema_decay: float
+    init: str
+    model: str = "resnet18"
+    default_datasets: tuple[str, ...] = ()  # the grid's datasets when none are named (default: all)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def config(self, dataset: str, method: str, n_labels: int, seed: int, **overrides: Any) -> RunConfig:
+        if dataset not in self.datasets:
+            raise UserError(f"protocol {self.name!r} runs on {', '.join(self.datasets)}, not {dataset!r}")
+        cfg = RunConfig(protocol=self.name, dataset=dataset, method=method, n_labels=n_labels, seed=seed,
+                        model=self.model, init=self.init, image_size=self.image_size, epochs=self.epochs,
+                        iters_per_epoch=self.iters_per_epoch, ema_decay=self.ema_decay, **self.extra)
+        return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    "paper": Protocol("paper", ("rafdb", "sfew", "affectnet"),
+                      {"rafdb": (100, 400, 2000, 4000), "sfew": (100, 400), "affectnet": (2000, 10000)},
+                      seeds=(0, 1, 2, 3, 4), image_size=224, epochs=20, iters_per_epoch=800, ema_decay=0.999,
+                      init="msceleb", extra={"joint_forward": False}),
+    "cpu": Protocol("cpu", ("fer2013", "sfew"), {"fer2013": (100, 400), "sfew": (100, 400)},
+                    seeds=(0, 1, 2), image_size=48, epochs=10, iters_per_epoch=160, ema_decay=0.995,
+                    init="simclr", default_datasets=("fer2013",)),
+    "smoke": Protocol("smoke", ("fer2013_ci",), {"fer2013_ci": (70,)}, seeds=(0,), image_size=48,
+                      epochs=2, iters_per_epoch=15, ema_decay=0.9, init="scratch"),
+}
+
+
+def get_protocol(name: str) -> Protocol:
+    if name not in PROTOCOLS:
+        raise UserError(f"unknown protocol {name!r}: choose one of {', '.join(PROTOCOLS)}")
+    return PROTOCOLS[name]

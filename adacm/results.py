@@ -1,0 +1,41 @@
+"""The results store: one JSON per run under ``results/<protocol>/<experiment>/``.
+
+A run is found again by its config key (file names end in ``_<key>.json``), whatever
+experiment stored it, so a Table 1 run that Table 2 also needs is trained once. Files are
+written atomically; a half-written file is never visible to readers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from adacm.config import RunConfig
+from adacm.paths import atomic_write_bytes
+
+
+def result_path(results_dir: Path, experiment: str, cfg: RunConfig) -> Path:
+    return results_dir / cfg.protocol / experiment / f"{cfg.run_name()}.json"
+
+
+def find_result(results_dir: Path, cfg: RunConfig) -> dict[str, Any] | None:
+    """The stored result with the same config key, if any."""
+    for path in sorted((results_dir / cfg.protocol).glob(f"*/*_{cfg.key()}.json")):
+        result = json.loads(path.read_text())
+        if result.get("key") == cfg.key():
+            return result
+    return None
+
+
+def save_result(results_dir: Path, experiment: str, result: dict[str, Any]) -> Path:
+    cfg = RunConfig(**result["config"])
+    path = result_path(results_dir, experiment, cfg)
+    atomic_write_bytes(path, (json.dumps(result, indent=1) + "\n").encode())
+    return path
+
+
+def load_results(results_dir: Path, protocol: str, experiment: str | None = None) -> list[dict[str, Any]]:
+    """Every stored result of a protocol (optionally of one experiment)."""
+    pattern = f"{experiment}/*.json" if experiment else "*/*.json"
+    return [json.loads(p.read_text()) for p in sorted((results_dir / protocol).glob(pattern))]

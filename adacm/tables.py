@@ -1,0 +1,65 @@
+"""Aggregate stored runs into mean ± std over seeds and print them beside the paper's numbers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adacm import paper
+from adacm.protocols import PAPER_DATASET
+
+METRICS = {
+    "test_acc_last": "test accuracy at the last epoch",
+    "test_acc_best_val": "test accuracy at the best-validation epoch",
+    "test_acc_best_test_oracle": "best test accuracy over epochs (the paper's practice: selected on the test set)",
+}
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    mean: float
+    std: float  # sample standard deviation (ddof=1); 0 for a single seed
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.mean:.2f} ± {self.std:.2f} (n={self.n})"
+
+
+def aggregate(results: Iterable[dict[str, Any]], metric: str = "test_acc_last",
+              group: tuple[str, ...] = ("method", "dataset", "n_labels")) -> dict[tuple[Any, ...], Aggregate]:
+    """Mean ± std of ``metric`` over the runs sharing the ``group`` config fields (i.e. over seeds)."""
+    values: dict[tuple[Any, ...], list[float]] = defaultdict(list)
+    for r in results:
+        if metric in r["summary"]:
+            values[tuple(r["config"][g] for g in group)].append(r["summary"][metric])
+    return {k: Aggregate(float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, len(v))
+            for k, v in values.items()}
+
+
+def paper_cell(table: int, method: str, dataset: str, n_labels: int) -> str:
+    cell = paper.reported(table, method, dataset=PAPER_DATASET.get(dataset, dataset), labels=n_labels)
+    if cell is None:
+        return "—"
+    return f"{cell.mean:.2f}" + (f" ± {cell.std:.2f}" if cell.std is not None else "")
+
+
+def markdown_table(results: list[dict[str, Any]], methods: list[str], columns: list[tuple[str, int]],
+                   metric: str = "test_acc_last", paper_table: int = 2) -> str:
+    """Rows = methods; per (dataset, labels) column: this suite's mean ± std and the paper's number."""
+    agg = aggregate(results, metric)
+    head = ["Method"]
+    for dataset, n in columns:
+        stand_in = PAPER_DATASET.get(dataset, dataset)
+        head += [f"{dataset} {n} (ours)", f"{stand_in} {n} (paper)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for method in methods:
+        row = [f"{paper.METHOD_LABELS.get(method, method)} (`{method}`)"]
+        for dataset, n in columns:
+            a = agg.get((method, dataset, n))
+            row += [str(a) if a else "not run", paper_cell(paper_table, method, dataset, n)]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,283 @@
+"""The shared trainer: data, optimisation, EMA, per-epoch evaluation, checkpoints, results.
+
+Per epoch: ``iters_per_epoch`` steps of Adam on the algorithm's loss (batch 16 labeled + 16
+unlabeled, each unlabeled image in the views the algorithm asks for); after each step the
+EMA model follows. At the end of the epoch the EMA model predicts the labeled set (which the
+algorithm's threshold may learn from: Ada-CM's margin), the validation and the test set.
+Three test accuracies are recorded: at the last epoch (the honest number), at the best
+validation epoch (model selection without test labels), and at the best test epoch (the
+paper's practice — selection on the test set — kept only for comparison and labelled so).
+Every epoch ends with an atomic checkpoint, so a killed run resumes where it stopped and
+ends with the same metrics as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from adacm.algorithms import Algorithm, Batch, build_algorithm
+from adacm.config import RunConfig
+from adacm.data.augment import to_tensor
+from adacm.data.datasets import NUM_CLASSES, Dataset, load_dataset
+from adacm.data.splits import labeled_indices, split_hash
+from adacm.data.streams import IndexStream, make_view, resize_images
+from adacm.ema import EMA
+from adacm.errors import UserError
+from adacm.models import build_model
+from adacm.paths import REPO_ROOT, cache_dir
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def git_commit() -> dict[str, Any]:
+    """The code version a result was produced with (commit and whether the tree was dirty)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False).stdout.strip()
+    return {"commit": git("rev-parse", "HEAD") or None,
+            "dirty": bool(git("status", "--porcelain", "--", "adacm", "experiments"))}
+
+
+@dataclass
+class Prepared:
+    """A dataset resolved for one run: labeled images, the unlabeled pool, evaluation sets."""
+
+    x_l: np.ndarray
+    y_l: np.ndarray
+    x_u: np.ndarray
+    y_u: np.ndarray  # hidden labels of the unlabeled pool (-1 where unknown), for monitoring only
+    val: tuple[np.ndarray, np.ndarray] | None
+    test: tuple[np.ndarray, np.ndarray]
+    split_hash: str
+    fingerprint: dict[str, str]
+
+
+def prepare_data(cfg: RunConfig, data: Dataset | None = None) -> Prepared:
+    data = data or load_dataset(cfg.dataset)
+    idx = labeled_indices(data.train.y, cfg.n_labels, cfg.seed, cfg.dataset, NUM_CLASSES)
+    rest = np.setdiff1d(np.arange(len(data.train)), idx)
+    x_u, y_u = data.train.x[rest], data.train.y[rest]
+    if data.extra_unlabeled is not None:
+        x_u = np.concatenate([x_u, data.extra_unlabeled])
+        y_u = np.concatenate([y_u, np.full(len(data.extra_unlabeled), -1)])
+    size = cfg.image_size
+    val = None if data.val is None else (resize_images(data.val.x, size), data.val.y)
+    return Prepared(x_l=resize_images(data.train.x[idx], size), y_l=data.train.y[idx], x_u=resize_images(x_u, size),
+                    y_u=y_u, val=val, test=(resize_images(data.test.x, size), data.test.y),
+                    split_hash=split_hash(idx), fingerprint=data.fingerprint)
+
+
+def autocast(cfg: RunConfig, device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    if cfg.amp_bf16:
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: np.ndarray, cfg: RunConfig, device: torch.device,
+            batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax probabilities and normalised features of a uint8 image array, in eval mode."""
+    model.eval()
+    probs, feats = [], []
+    for start in range(0, len(x), batch_size):
+        inputs = to_tensor(x[start:start + batch_size]).to(device)
+        if cfg.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        with autocast(cfg, device):
+            logits, feat = model(inputs)
+        probs.append(torch.softmax(logits.float(), dim=1).cpu())
+        feats.append(feat.float().cpu())
+    return torch.cat(probs), torch.cat(feats)
+
+
+def accuracy(probs: torch.Tensor, y: np.ndarray) -> float:
+    return float((probs.argmax(1).numpy() == y).mean() * 100)
+
+
+def confusion(probs: torch.Tensor, y: np.ndarray, num_classes: int = NUM_CLASSES) -> list[list[int]]:
+    m = np.zeros((num_classes, num_classes), dtype=int)
+    np.add.at(m, (y, probs.argmax(1).numpy()), 1)
+    return m.tolist()
+
+
+class Trainer:
+    """Trains one run and returns its result record (see ``adacm.results``)."""
+
+    def __init__(self, cfg: RunConfig, data: Dataset | None = None, checkpoint_dir: Path | None = None,
+                 progress: bool = True) -> None:
+        if cfg.lr <= 0:
+            raise UserError(f"learning rate {cfg.lr} must be positive")
+        if not 0.0 <= cfg.ema_decay < 1.0:
+            raise UserError(f"EMA decay {cfg.ema_decay} must lie in [0, 1)")
+        self.cfg = cfg
+        self.device = pick_device()
+        self.data = prepare_data(cfg, data)
+        self.algorithm: Algorithm = build_algorithm(cfg.method, NUM_CLASSES, cfg.joint_forward, cfg.method_overrides)
+        torch.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng([cfg.seed, 0xADAC])
+        calibration = to_tensor(self.data.x_u[:: max(1, len(self.data.x_u) // 512)][:512])
+        model, self.init_sha256 = build_model(cfg.model, NUM_CLASSES, cfg.init, calibration=calibration)
+        self.model = model.to(self.device)
+        if cfg.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.ema = EMA(self.model, cfg.ema_decay, cfg.ema_weight_decay * cfg.lr)
+        self.labeled_stream = IndexStream(len(self.data.y_l))
+        self.unlabeled_stream = IndexStream(len(self.data.y_u))
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0
+        self.elapsed = 0.0
+        self.checkpoint_path = (checkpoint_dir or cache_dir() / "runs") / cfg.run_name() / "checkpoint.pt"
+        self.progress = progress
+
+    # ----------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "ema": self.ema.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "threshold": self.algorithm.threshold.state_dict() if self.algorithm.threshold else None,
+                "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                "streams": [self.labeled_stream.state_dict(), self.unlabeled_stream.state_dict()],
+                "history": self.history, "epoch": self.epoch, "elapsed": self.elapsed, "key": self.cfg.key()}
+
+    def save_checkpoint(self) -> None:
+        self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.checkpoint_path.with_name(f".checkpoint.{os.getpid()}.tmp")
+        torch.save(self.state_dict(), tmp)
+        os.replace(tmp, self.checkpoint_path)
+
+    def try_resume(self) -> bool:
+        if not self.checkpoint_path.is_file():
+            return False
+        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=False)
+        if state.get("key") != self.cfg.key():
+            return False
+        self.model.load_state_dict(state["model"])
+        self.ema.model.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.algorithm.threshold and state["threshold"]:
+            self.algorithm.threshold.load_state_dict(state["threshold"])
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        self.labeled_stream.load_state_dict(state["streams"][0])
+        self.unlabeled_stream.load_state_dict(state["streams"][1])
+        self.history, self.epoch, self.elapsed = state["history"], state["epoch"], state["elapsed"]
+        return True
+
+    # ------------------------------------------------------------------- training
+    def next_batch(self) -> Batch:
+        cfg, d = self.cfg, self.data
+        li = self.labeled_stream.take(cfg.batch_labeled, self.rng)
+        x = make_view(d.x_l[li], "weak", self.rng)
+        views: list[torch.Tensor] = []
+        u_true = torch.empty(0, dtype=torch.long)
+        if self.algorithm.unlabeled_views:
+            ui = self.unlabeled_stream.take(cfg.batch_unlabeled, self.rng)
+            views = [make_view(d.x_u[ui], kind, self.rng) for kind in self.algorithm.unlabeled_views]
+            u_true = torch.from_numpy(d.y_u[ui])
+        to_dev = (lambda t: t.to(self.device, memory_format=torch.channels_last)) if cfg.channels_last \
+            else (lambda t: t.to(self.device))
+        return Batch(x=to_dev(x), y=torch.from_numpy(d.y_l[li]).to(self.device),
+                     u_views=[to_dev(v) for v in views], u_true=u_true.to(self.device))
+
+    def train_epoch(self, bar: tqdm) -> dict[str, float]:
+        self.model.train()
+        sums: dict[str, float] = defaultdict(float)
+        counts: dict[str, int] = defaultdict(int)
+        for _ in range(self.cfg.iters_per_epoch):
+            batch = self.next_batch()
+            with autocast(self.cfg, self.device):
+                loss, stats = self.algorithm.loss(self.model, batch)
+            if not torch.isfinite(loss):
+                raise UserError(f"{self.cfg.run_name()}: loss became {loss.item()} at epoch {self.epoch + 1}; "
+                                f"the last good checkpoint is kept at {self.checkpoint_path}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.ema.update(self.model)
+            for k, v in stats.items():
+                sums[k] += v
+                counts[k] += 1
+            bar.update(1)
+            bar.set_postfix({k: f"{sums[k] / counts[k]:.3f}" for k in ("loss_x", "mask_rate") if counts[k]})
+        stats = {k: sums[k] / counts[k] for k in sums if not k.startswith("n_")}
+        if sums.get("n_masked"):  # pseudo-label accuracy over all of the epoch's subset-I samples
+            stats["pl_acc_masked"] = sums["n_masked_right"] / sums["n_masked"]
+        return stats
+
+    def evaluate_epoch(self, train_stats: dict[str, float]) -> dict[str, Any]:
+        ema, cfg, d = self.ema.model, self.cfg, self.data
+        probs_l, _ = predict(ema, d.x_l, cfg, self.device)
+        threshold = self.algorithm.threshold
+        if threshold is not None:
+            threshold.update_epoch(probs_l, torch.from_numpy(d.y_l), self.epoch)
+        probs_t, _ = predict(ema, d.test[0], cfg, self.device)
+        record: dict[str, Any] = {"epoch": self.epoch, **train_stats, "labeled_acc": accuracy(probs_l, d.y_l),
+                                  "test_acc": accuracy(probs_t, d.test[1])}
+        if d.val is not None:
+            record["val_acc"] = accuracy(predict(ema, d.val[0], cfg, self.device)[0], d.val[1])
+        if threshold is not None:
+            record["threshold"] = [round(v, 5) for v in threshold.values().tolist()]
+        if self.epoch == cfg.epochs:
+            record["test_confusion"] = confusion(probs_t, d.test[1])
+        return record
+
+    def fit(self) -> dict[str, Any]:
+        cfg = self.cfg
+        resumed = self.try_resume()
+        total = cfg.epochs * cfg.iters_per_epoch
+        with tqdm(total=total, initial=self.epoch * cfg.iters_per_epoch, desc=cfg.run_name()[:48],
+                  disable=not self.progress, mininterval=2.0, dynamic_ncols=True, file=sys.stderr) as bar:
+            while self.epoch < cfg.epochs:
+                start = time.perf_counter()
+                train_stats = self.train_epoch(bar)
+                self.epoch += 1
+                record = self.evaluate_epoch(train_stats)
+                record["time_s"] = round(time.perf_counter() - start, 2)
+                self.elapsed += record["time_s"]
+                self.history.append(record)
+                bar.write(f"epoch {self.epoch}/{cfg.epochs} test {record['test_acc']:.2f}"
+                          + (f" val {record['val_acc']:.2f}" if "val_acc" in record else "")
+                          + (f" mask {record['mask_rate']:.2f}" if "mask_rate" in record else "")) if self.progress else None
+                self.save_checkpoint()
+        return self.result(resumed)
+
+    def result(self, resumed: bool) -> dict[str, Any]:
+        h = self.history
+        summary: dict[str, Any] = {"test_acc_last": h[-1]["test_acc"]}
+        best_test = max(h, key=lambda r: r["test_acc"])
+        summary.update(test_acc_best_test_oracle=best_test["test_acc"], best_test_epoch=best_test["epoch"])
+        if "val_acc" in h[-1]:
+            best_val = max(h, key=lambda r: r["val_acc"])
+            summary.update(test_acc_best_val=best_val["test_acc"], best_val_epoch=best_val["epoch"])
+        return {"schema": 1, "key": self.cfg.key(), "name": self.cfg.run_name(), "config": self.cfg.to_dict(),
+                "split_hash": self.data.split_hash, "n_unlabeled": int(len(self.data.y_u)),
+                "data_sha256": self.data.fingerprint, "init_sha256": self.init_sha256,
+                "code": git_commit(), "device": device_description(self.device), "torch": torch.__version__,
+                "wall_time_s": round(self.elapsed, 1), "resumed": resumed, "summary": summary, "epochs": h,
+                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+    def discard_checkpoint(self) -> None:
+        self.checkpoint_path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.checkpoint_path.parent.rmdir()

@@ -1,0 +1,89 @@
+"""End-to-end training on the tiny FER2013 subset: resume, learning, results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from scipy.stats import binom
+
+from adacm.protocols import get_protocol
+from adacm.train import Trainer
+
+SMOKE = get_protocol("smoke")
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(ci_data, tmp_path: Path) -> None:
+    cfg = replace(SMOKE.config("fer2013_ci", "adacm", 70, seed=1), epochs=3, iters_per_epoch=4)
+    straight = Trainer(cfg, ci_data, checkpoint_dir=tmp_path / "a", progress=False).fit()
+
+    first = Trainer(cfg, ci_data, checkpoint_dir=tmp_path / "b", progress=False)
+    save = first.save_checkpoint
+
+    def save_then_die() -> None:
+        save()
+        if first.epoch == 1:
+            raise Interrupted
+
+    first.save_checkpoint = save_then_die  # type: ignore[method-assign]
+    with pytest.raises(Interrupted):
+        first.fit()
+    resumed = Trainer(cfg, ci_data, checkpoint_dir=tmp_path / "b", progress=False).fit()
+    assert resumed["resumed"] and not straight["resumed"]
+    strip = lambda h: [{k: v for k, v in r.items() if k != "time_s"} for r in h]  # noqa: E731
+    assert strip(resumed["epochs"]) == strip(straight["epochs"])
+
+
+def test_smoke_training_beats_chance(ci_data, tmp_path: Path) -> None:
+    """Supervised training on the 448 balanced training faces must beat 1/7 on the 112 test faces.
+
+    Bar: the accuracy whose probability under guessing (Binomial(112, 1/7)) is below 0.1%.
+    """
+    cfg = replace(SMOKE.config("fer2013_ci", "supervised", 448, seed=0), epochs=4, iters_per_epoch=30)
+    result = Trainer(cfg, ci_data, checkpoint_dir=tmp_path, progress=False).fit()
+    n = len(ci_data.test)
+    bar = 100 * binom.ppf(0.999, n, 1 / 7) / n
+    assert result["summary"]["test_acc_last"] > bar, (result["summary"], bar)
+
+
+def test_result_records_provenance(ci_data, tmp_path: Path) -> None:
+    cfg = replace(SMOKE.config("fer2013_ci", "fixmatch", 70, seed=0), epochs=1, iters_per_epoch=2)
+    r = Trainer(cfg, ci_data, checkpoint_dir=tmp_path, progress=False).fit()
+    assert r["key"] == cfg.key() and r["config"]["method"] == "fixmatch"
+    assert len(r["split_hash"]) == 16 and "fer2013_ci.npz" in r["data_sha256"]
+    assert {"test_acc_last", "test_acc_best_val", "test_acc_best_test_oracle"} <= set(r["summary"])
+    assert {"mask_rate", "pl_acc_all", "threshold", "val_acc", "test_acc"} <= set(r["epochs"][0])
+    json.dumps(r)  # serialisable
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_table2_help() -> None:
+    out = run_script("experiments/table2.py", "--help")
+    assert out.returncode == 0 and "--protocol" in out.stdout and "--rerun" in out.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--methods", "fixmach"], "unknown method 'fixmach'"),
+    (["--dataset", "rafdb"], "runs on fer2013, sfew"),
+    (["--protocol", "paper"], "not prepared here"),
+    (["--labels", "3"], "at least 7"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    out = run_script("experiments/table2.py", "--results-dir", str(tmp_path), "--seeds", "0", *args)
+    assert out.returncode == 2, out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and message in last and "Traceback" not in out.stderr
