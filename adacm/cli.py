@@ -29,6 +29,12 @@ def _backbone(args: argparse.Namespace) -> None:
     cli_dlib_face(cache_dir())
 
 
+def _report(args: argparse.Namespace) -> None:
+    from adacm.report import update_readme
+
+    print(f"re-rendered {update_readme()} generated blocks in README.md")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adacm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -40,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backbone", help="convert and cache a pretrained backbone (prints path, sha256, parameters)")
     p.add_argument("name", choices=["dlib-face"])
     p.set_defaults(func=_backbone)
+    p = sub.add_parser("report", help="re-render the README's generated tables from results/")
+    p.set_defaults(func=_report)
     return parser
 
 

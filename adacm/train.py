@@ -143,6 +143,8 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.ema = EMA(self.model, cfg.ema_decay, cfg.ema_weight_decay * cfg.lr)
+        if self.algorithm.needs_teacher:
+            self.algorithm.teacher = self.ema.model
         self.labeled_stream = IndexStream(len(self.data.y_l))
         self.unlabeled_stream = IndexStream(len(self.data.y_u))
         self.history: list[dict[str, Any]] = []
@@ -155,7 +157,7 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "ema": self.ema.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
-                "threshold": self.algorithm.threshold.state_dict() if self.algorithm.threshold else None,
+                "algorithm": self.algorithm.state_dict(),
                 "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
                 "streams": [self.labeled_stream.state_dict(), self.unlabeled_stream.state_dict()],
                 "history": self.history, "epoch": self.epoch, "elapsed": self.elapsed, "key": self.cfg.key()}
@@ -175,8 +177,7 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.ema.model.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
-        if self.algorithm.threshold and state["threshold"]:
-            self.algorithm.threshold.load_state_dict(state["threshold"])
+        self.algorithm.load_state_dict(state["algorithm"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         self.labeled_stream.load_state_dict(state["streams"][0])
@@ -185,7 +186,7 @@ class Trainer:
         return True
 
     # ------------------------------------------------------------------- training
-    def next_batch(self) -> Batch:
+    def next_batch(self, step: int = 0) -> Batch:
         cfg, d = self.cfg, self.data
         li = self.labeled_stream.take(cfg.batch_labeled, self.rng)
         x = make_view(d.x_l[li], "weak", self.rng)
@@ -198,14 +199,15 @@ class Trainer:
         to_dev = (lambda t: t.to(self.device, memory_format=torch.channels_last)) if cfg.channels_last \
             else (lambda t: t.to(self.device))
         return Batch(x=to_dev(x), y=torch.from_numpy(d.y_l[li]).to(self.device),
-                     u_views=[to_dev(v) for v in views], u_true=u_true.to(self.device))
+                     u_views=[to_dev(v) for v in views], u_true=u_true.to(self.device), step=step,
+                     total_steps=cfg.epochs * cfg.iters_per_epoch)
 
     def train_epoch(self, bar: tqdm) -> dict[str, float]:
         self.model.train()
         sums: dict[str, float] = defaultdict(float)
         counts: dict[str, int] = defaultdict(int)
-        for _ in range(self.cfg.iters_per_epoch):
-            batch = self.next_batch()
+        for i in range(self.cfg.iters_per_epoch):
+            batch = self.next_batch(self.epoch * self.cfg.iters_per_epoch + i)
             with autocast(self.cfg, self.device):
                 loss, stats = self.algorithm.loss(self.model, batch)
             if not torch.isfinite(loss):

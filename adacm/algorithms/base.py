@@ -21,12 +21,15 @@ from adacm.thresholds import Threshold
 @dataclass
 class Batch:
     """One training step's inputs. ``u_views`` follow ``Algorithm.unlabeled_views``;
-    ``u_true`` are the unlabeled images' hidden labels, used only to monitor pseudo-labels."""
+    ``u_true`` are the unlabeled images' hidden labels (−1 where unknown), used only to
+    monitor pseudo-labels; ``step``/``total_steps`` (0-based) drive ramp-ups and schedules."""
 
     x: torch.Tensor
     y: torch.Tensor
     u_views: list[torch.Tensor]
     u_true: torch.Tensor
+    step: int = 0
+    total_steps: int = 1
 
 
 Outputs = list[tuple[torch.Tensor, torch.Tensor]]
@@ -65,17 +68,31 @@ def pseudo_label_term(strong_logits: torch.Tensor, probs: torch.Tensor, threshol
 
 
 class Algorithm:
-    """Base class: subclasses set ``unlabeled_views`` and implement ``loss``."""
+    """Base class: subclasses set ``unlabeled_views`` and implement ``loss``.
+
+    ``needs_teacher``: the trainer sets ``self.teacher`` to its EMA model (MeanTeacher-style
+    methods). Any state that must survive a resume goes through ``state_dict`` (the
+    threshold's by default).
+    """
 
     name: ClassVar[str]
     unlabeled_views: ClassVar[tuple[str, ...]] = ()
+    needs_teacher: ClassVar[bool] = False
     threshold: Threshold | None = None
+    teacher: nn.Module | None = None
 
     def __init__(self, joint_forward: bool = True) -> None:
         self.joint_forward = joint_forward
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         raise NotImplementedError
+
+    def state_dict(self) -> dict[str, object]:
+        return {"threshold": self.threshold.state_dict()} if self.threshold else {}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        if self.threshold and "threshold" in state:
+            self.threshold.load_state_dict(state["threshold"])  # type: ignore[arg-type]
 
     def forward(self, model: nn.Module, batch: Batch) -> Outputs:
         return forward_views(model, [batch.x, *batch.u_views], self.joint_forward)

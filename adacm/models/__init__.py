@@ -48,6 +48,9 @@ def init_state(model: str, init: str) -> tuple[dict[str, torch.Tensor], str, str
 
         state, digest = dlib_face_state_dict(cache_dir())
         return state, digest, "dlib face-recognition ResNet v1"
+    if init == "msceleb":
+        raise UserError("the paper protocol starts from ResNet-18 pretrained on MS-Celeb-1M, which is not shipped: "
+                        "pass --init PATH/TO/resnet18_msceleb.pth (a torchvision-style state dict)")
     if init == "simclr":
         from adacm.pretrain import simclr_weights_path
 

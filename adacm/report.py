@@ -1,0 +1,52 @@
+"""Generated README blocks: tables rendered from the stored results, never typed by hand.
+
+A block in README.md looks like::
+
+    <!-- generated: {"protocol": "cpu", "methods": [...], "columns": [["fer2013", 100]], ...} -->
+    ...table...
+    <!-- /generated -->
+
+``adacm report`` re-renders every block from ``results/``; a test checks that the README is
+up to date, so every number in it was produced by the code on the data it names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from adacm.paths import REPO_ROOT
+from adacm.results import load_results
+from adacm.tables import markdown_table
+
+BLOCK = re.compile(r"(<!-- generated: (.+?) -->\n)(.*?)(<!-- /generated -->)", flags=re.S)
+
+
+def select(spec: dict[str, Any], results_dir: Path) -> list[dict[str, Any]]:
+    results = load_results(results_dir, spec["protocol"])
+    where = spec.get("where", {})
+    return [r for r in results if all(r["config"].get(k) == v for k, v in where.items())]
+
+
+def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> str:
+    results = select(spec, results_dir)
+    columns = [tuple(c) for c in spec["columns"]]
+    table = markdown_table(results, spec["methods"], columns, spec.get("metric", "test_acc_last"),
+                           spec.get("paper_table", 2))
+    return table + "\n"
+
+
+def update_readme(path: Path = REPO_ROOT / "README.md", results_dir: Path = REPO_ROOT / "results") -> int:
+    """Re-render every generated block of the README in place; returns how many."""
+    text = path.read_text()
+    count = 0
+
+    def fill(m: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return m.group(1) + render(json.loads(m.group(2)), results_dir) + m.group(4)
+
+    path.write_text(BLOCK.sub(fill, text))
+    return count
