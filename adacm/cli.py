@@ -35,6 +35,45 @@ def _report(args: argparse.Namespace) -> None:
     print(f"re-rendered {update_readme()} generated blocks in README.md")
 
 
+def _data_check(args: argparse.Namespace) -> None:
+    from adacm.data.readers import count_table, inspect_dataset
+
+    report = inspect_dataset(args.path, args.layout, classes=args.classes)
+    print(f"layout: {report.layout}  ({args.path})")
+    print(count_table(report.dataset))
+    for note in report.notes:
+        print(f"note: {note}")
+    print(f"problems: {len(report.problems) or 'none'}")
+    for problem in report.problems[:50]:
+        print(f"  {problem}")
+    if len(report.problems) > 50:
+        print(f"  ... and {len(report.problems) - 50} more")
+    copies = sum(len(group) for group in report.duplicates)
+    print(f"exact duplicates (same decoded pixels): {len(report.duplicates)} groups, {copies} images")
+    for group in report.duplicates[:20]:
+        print(f"  {' = '.join(group)}")
+    for name, digest in report.dataset.fingerprint.items():
+        print(f"fingerprint: {name} sha256 {digest}")
+    if report.problems:
+        raise UserError(f"{len(report.problems)} problem(s) in {args.path}, listed above: fix them before "
+                        "`adacm data prepare`")
+
+
+def _data_prepare(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from adacm.data.readers import count_table, read_dataset, write_npz
+
+    out = Path(args.out)
+    if out.suffix != ".npz":  # checked before reading, which can take hours
+        raise UserError(f"--out {out}: the cache must end in .npz (the suite loads <name>.npz)")
+    data = read_dataset(args.path, args.layout, size=args.size, grey=not args.rgb, classes=args.classes,
+                        progress=True)
+    digest = write_npz(data, out)
+    print(count_table(data))
+    print(f"wrote {args.out} (sha256 {digest}) from {', '.join(f'{k} {v}' for k, v in data.fingerprint.items())}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adacm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_backbone)
     p = sub.add_parser("report", help="re-render the README's generated tables from results/")
     p.set_defaults(func=_report)
+    data = sub.add_parser("data", help="read datasets in their owners' layouts (RAF-DB, AffectNet, SFEW, CK+, FER2013)")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    check = data_sub.add_parser("check", help="counts per split and class, unreadable files, exact duplicates, "
+                                               "fingerprint")
+    prepare = data_sub.add_parser("prepare", help="write a compact .npz cache in the suite's format")
+    for p, func in ((check, _data_check), (prepare, _data_prepare)):
+        p.add_argument("path", help="the dataset's top folder, as its owners distribute it")
+        p.add_argument("--layout", help="rafdb, affectnet, affectnet_npy, sfew, ckplus, ckplus48, fer2013, ferplus "
+                                        "or folders (default: inferred)")
+        p.add_argument("--classes", type=int, choices=(7, 8), help="7 drops contempt (default 8; CK+: 7, the paper's)")
+        p.set_defaults(func=func)
+    prepare.add_argument("--out", required=True, help="the .npz file to write")
+    prepare.add_argument("--size", type=int, choices=(48, 224), default=48)
+    prepare.add_argument("--rgb", action="store_true", help="RGB [N,size,size,3] instead of grey")
     return parser
 
 

@@ -28,7 +28,7 @@ def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
     parser.add_argument("--labels", nargs="+", type=int, help="numbers of labeled images (default: the protocol's)")
     parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the protocol's)")
     parser.add_argument("--model", help="backbone: resnet18 or dlib_face (default: the protocol's)")
-    parser.add_argument("--init", help="backbone start: scratch, simclr, face (dlib_face), or a path to a state dict "
+    parser.add_argument("--init", "--pretrained", dest="init", help="backbone start: scratch, simclr, face (dlib_face), or a path to a state dict "
                                        "(default: the protocol's)")
     parser.add_argument("--image-size", type=int, help="input side in px (default: the protocol's; dlib_face needs ≥ 103)")
     parser.add_argument("--epochs", type=int, help="override the protocol's epochs")

@@ -85,3 +85,83 @@ class AdaptiveMargin(Threshold):
 
     def load_state_dict(self, state: dict[str, list[float]]) -> None:
         self._values = torch.tensor(state["values"], dtype=torch.float32)
+
+
+class FlexMatchThreshold(Threshold):
+    """FlexMatch's curriculum pseudo-labelling (Zhang et al., NeurIPS 2021), as in USB's
+    ``FlexMatchThresholdingHook`` (and TorchSSL).
+
+    Per-image bookkeeping over the unlabeled pool: ``selected[i]`` is the class the model last
+    predicted for unlabeled image i with confidence ≥ τ (−1 while it never has). The learning
+    effect of class c is σ_c = #{i: selected[i] = c}; it is normalised to
+    β_c = σ_c / max(max_c' σ_c', N_unused) with threshold warm-up (the default; N_unused =
+    #{i: selected[i] = −1}), or σ_c / max_c' σ_c' without. The threshold of class c is
+    M(β_c)·τ with the convex mapping M(x) = x / (2 − x). As in the reference, β stays at 0
+    (every prediction passes) until at least one image has been selected, and the update is
+    skipped while one value (normally −1) holds the whole pool. ``mask`` uses the thresholds
+    of the previous steps; ``observe`` then records the batch and updates β.
+
+    The pool size must be known (``set_unlabeled_size``, or ``num_unlabeled``) before the
+    first ``observe``; ``state_dict`` carries ``selected`` so that a resumed run continues
+    with the same thresholds.
+
+    Defaults and sources: τ = 0.95 and threshold warm-up on (the paper and USB's CIFAR config);
+    the rest of FlexMatch is FixMatch's loss (λu = 1, hard pseudo-labels), see ``fixmatch.py``.
+    USB's unlabeled batch is 7× the labeled one; the suite's is 16 + 16 for every method.
+    """
+
+    def __init__(self, tau: float = 0.95, num_classes: int = 7, num_unlabeled: int | None = None,
+                 warmup: bool = True) -> None:
+        if not 0.0 < tau <= 1.0:
+            raise ValueError(f"threshold {tau} must lie in (0, 1]")
+        self.tau, self.num_classes, self.warmup = tau, num_classes, warmup
+        self.selected: torch.Tensor | None = None
+        self.beta = torch.zeros(num_classes)
+        if num_unlabeled is not None:
+            self.set_unlabeled_size(num_unlabeled)
+
+    def set_unlabeled_size(self, n: int) -> None:
+        if n <= 0:
+            raise ValueError(f"the unlabeled pool must not be empty (got size {n})")
+        if self.selected is None:
+            self.selected = torch.full((n,), -1, dtype=torch.long)
+        elif len(self.selected) != n:
+            raise ValueError(f"FlexMatch's bookkeeping covers {len(self.selected)} unlabeled images, not {n}")
+
+    def values(self) -> torch.Tensor:
+        return self.tau * self.beta / (2.0 - self.beta)
+
+    @torch.no_grad()
+    def observe(self, probs: torch.Tensor, index: torch.Tensor) -> None:
+        """Record the confident predictions of unlabeled images ``index`` and update β."""
+        if self.selected is None:
+            raise RuntimeError("FlexMatch needs the unlabeled pool size: call Algorithm.set_unlabeled_size(n) "
+                               "before training")
+        confidence, predicted = probs.float().max(dim=1)
+        chosen = (confidence >= self.tau).cpu()
+        index = index.cpu().long()
+        if index.numel() and (index.min() < 0 or index.max() >= len(self.selected)):
+            raise IndexError(f"unlabeled index out of range 0..{len(self.selected) - 1}")
+        self.selected[index[chosen]] = predicted.cpu()[chosen]
+        self._update()
+
+    def _update(self) -> None:
+        assert self.selected is not None
+        counts = torch.bincount(self.selected + 1, minlength=self.num_classes + 1)  # counts[0]: unused
+        if counts.max() >= len(self.selected):
+            return
+        per_class = counts[1:].float()
+        norm = max(per_class.max(), counts[0].float()) if self.warmup else per_class.max()
+        self.beta = per_class / norm
+
+    def state_dict(self) -> dict[str, object]:  # type: ignore[override]
+        return {"values": self.values().tolist(),
+                "selected": None if self.selected is None else self.selected.clone()}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:  # type: ignore[override]
+        selected = state.get("selected")
+        if selected is None:
+            return
+        self.selected = torch.as_tensor(selected, dtype=torch.long).clone()
+        self.beta = torch.zeros(self.num_classes)
+        self._update()

@@ -1,6 +1,7 @@
 """Algorithm registry: a method name (as used on the command line and in results) → its class
 and arguments. ``fixmatch@0.8`` sets FixMatch's threshold; ``adacm_lu``/``adacm_lc`` are
-Table 1's ablations. A new method is one module plus one line here.
+Table 1's ablations; ``flexmatch`` is FixMatch with FlexMatch's threshold policy. A new method
+is one module plus one line here.
 """
 
 from __future__ import annotations
@@ -10,15 +11,29 @@ from typing import Any
 from adacm.algorithms.adacm import AdaCM
 from adacm.algorithms.base import Algorithm, Batch
 from adacm.algorithms.fixmatch import FixMatch
+from adacm.algorithms.marginmix import MarginMix
+from adacm.algorithms.meanteacher import MeanTeacher
+from adacm.algorithms.mixmatch import MixMatch
+from adacm.algorithms.pseudo_label import PseudoLabel
+from adacm.algorithms.remixmatch import ReMixMatch
 from adacm.algorithms.supervised import Supervised
+from adacm.algorithms.uda import UDA
 from adacm.errors import UserError
+from adacm.thresholds import FlexMatchThreshold
 
 METHODS: dict[str, tuple[type[Algorithm], dict[str, Any]]] = {
     "supervised": (Supervised, {}),
+    "pseudo_label": (PseudoLabel, {}),
+    "mixmatch": (MixMatch, {}),
+    "uda": (UDA, {}),
+    "remixmatch": (ReMixMatch, {}),
     "fixmatch": (FixMatch, {"threshold": 0.95}),
+    "flexmatch": (FixMatch, {"threshold": 0.95, "policy": FlexMatchThreshold}),
     "adacm": (AdaCM, {}),
     "adacm_lu": (AdaCM, {"use_lc": False}),
     "adacm_lc": (AdaCM, {"use_lu": False}),
+    "meanteacher": (MeanTeacher, {}),
+    "marginmix": (MarginMix, {}),
 }
 
 __all__ = ["Algorithm", "Batch", "METHODS", "method_args", "build_algorithm"]

@@ -22,7 +22,10 @@ from adacm.thresholds import Threshold
 class Batch:
     """One training step's inputs. ``u_views`` follow ``Algorithm.unlabeled_views``;
     ``u_true`` are the unlabeled images' hidden labels (−1 where unknown), used only to
-    monitor pseudo-labels; ``step``/``total_steps`` (0-based) drive ramp-ups and schedules."""
+    monitor pseudo-labels; ``step``/``total_steps`` (0-based) drive ramp-ups and schedules;
+    ``u_index`` are the unlabeled images' positions in the run's unlabeled pool (0 … n−1,
+    n as given to ``Algorithm.set_unlabeled_size``), for methods that keep per-image
+    bookkeeping over the pool (FlexMatch); None where the caller does not provide them."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -30,6 +33,7 @@ class Batch:
     u_true: torch.Tensor
     step: int = 0
     total_steps: int = 1
+    u_index: torch.Tensor | None = None
 
 
 Outputs = list[tuple[torch.Tensor, torch.Tensor]]
@@ -58,13 +62,18 @@ def pseudo_label_term(strong_logits: torch.Tensor, probs: torch.Tensor, threshol
     mask = threshold.mask(probs)
     pseudo = probs.argmax(dim=1)
     loss = masked_cross_entropy(strong_logits, pseudo, mask)
+    return loss, mask, pseudo_label_stats(pseudo, mask, u_true)
+
+
+def pseudo_label_stats(pseudo: torch.Tensor, mask: torch.Tensor, u_true: torch.Tensor) -> dict[str, float]:
+    """Mask rate and pseudo-label accuracy (over the masked and over all images with a known label)."""
     known = u_true >= 0  # extra unlabeled images (e.g. FER2013 for SFEW) have no hidden label
     right = (pseudo == u_true).float()
     stats = {"mask_rate": mask.float().mean().item(),
              "n_masked": (mask & known).sum().item(), "n_masked_right": right[mask & known].sum().item()}
     if known.any():
         stats["pl_acc_all"] = right[known].mean().item()
-    return loss, mask, stats
+    return stats
 
 
 class Algorithm:
@@ -93,6 +102,15 @@ class Algorithm:
     def load_state_dict(self, state: dict[str, object]) -> None:
         if self.threshold and "threshold" in state:
             self.threshold.load_state_dict(state["threshold"])  # type: ignore[arg-type]
+
+    def set_unlabeled_size(self, n: int) -> None:
+        """Tell the algorithm the size of the run's unlabeled pool (the range of ``Batch.u_index``).
+
+        Only policies with per-image bookkeeping (FlexMatch) need it; others ignore it.
+        """
+        hook = getattr(self.threshold, "set_unlabeled_size", None)
+        if hook is not None:
+            hook(n)
 
     def forward(self, model: nn.Module, batch: Batch) -> Outputs:
         return forward_views(model, [batch.x, *batch.u_views], self.joint_forward)

@@ -46,6 +46,7 @@ class Dataset:
     test: Part
     extra_unlabeled: np.ndarray | None = None
     fingerprint: dict[str, str] = field(default_factory=dict)
+    groups: np.ndarray | None = None
 
 
 def _open(name: str, root: Path | None) -> tuple[np.lib.npyio.NpzFile, Path, dict[str, str]]:

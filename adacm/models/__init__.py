@@ -17,9 +17,10 @@ from adacm.errors import UserError
 from adacm.models.dlib_face import DlibFaceBackbone
 from adacm.models.heads import FERNet
 from adacm.models.resnet import ResNet18Backbone
+from adacm.models.wrn import WRN28_2
 from adacm.paths import cache_dir, sha256_file
 
-BACKBONES = {"resnet18": ResNet18Backbone, "dlib_face": DlibFaceBackbone}
+BACKBONES = {"resnet18": ResNet18Backbone, "dlib_face": DlibFaceBackbone, "wrn28_2": WRN28_2}
 
 
 def load_state_file(path: Path) -> dict[str, torch.Tensor]:

@@ -1,0 +1,86 @@
+"""The paper's claims, checked against stored results.
+
+Two kinds of check:
+
+* ``within_tolerance`` — a number of ours against the paper's reported mean ± std (only
+  meaningful for the ``paper`` protocol, whose data and schedule are the paper's): the gap must
+  be within ``k`` standard errors of the difference of two means plus a floor of 1 point.
+* ``CLAIMS`` — the paper's comparative statements ("A beats B at N labels") evaluated on any
+  protocol's stored results: a claim holds when A's mean over seeds exceeds B's, and is called
+  *clear* when the gap also exceeds the larger of the two standard deviations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from adacm.paper import Cell
+from adacm.tables import Aggregate, aggregate
+
+PAPER_SEEDS = 5
+
+
+def within_tolerance(ours: Aggregate, paper: Cell, k: float = 2.0, floor: float = 1.0) -> bool:
+    """Whether our mean ± std agrees with the paper's mean ± std (5 seeds)."""
+    paper_var = (paper.std or 0.0) ** 2 / PAPER_SEEDS
+    ours_var = ours.std ** 2 / max(ours.n, 1)
+    return abs(ours.mean - paper.mean) <= k * math.sqrt(paper_var + ours_var) + floor
+
+
+@dataclass(frozen=True)
+class Claim:
+    """"``better`` beats ``worse`` on ``dataset`` with ``n_labels`` labels" (from a paper table)."""
+
+    better: str
+    worse: str
+    dataset: str
+    n_labels: int
+    source: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.better} > {self.worse} @ {self.dataset} {self.n_labels} ({self.source})"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: Claim
+    better: Aggregate
+    worse: Aggregate
+
+    @property
+    def gap(self) -> float:
+        return self.better.mean - self.worse.mean
+
+    @property
+    def holds(self) -> bool:
+        return self.gap > 0
+
+    @property
+    def clear(self) -> bool:
+        return self.gap > max(self.better.std, self.worse.std)
+
+    def __str__(self) -> str:
+        word = "clearly holds" if self.clear else "holds" if self.holds else "does not hold"
+        return f"{self.claim.name}: {word} (gap {self.gap:+.2f} pp; {self.better} vs {self.worse})"
+
+
+CLAIMS = [
+    Claim(better, worse, "fer2013", n, "Table 2")
+    for n in (100, 400)
+    for better, worse in (("fixmatch", "supervised"), ("adacm", "supervised"), ("adacm", "fixmatch"))
+]
+
+
+def evaluate(results: list[dict[str, Any]], claims: list[Claim] = CLAIMS,
+             metric: str = "test_acc_last") -> list[Verdict]:
+    """Verdicts for the claims whose two methods both have stored runs."""
+    agg = aggregate(results, metric)
+    out = []
+    for c in claims:
+        a, b = agg.get((c.better, c.dataset, c.n_labels)), agg.get((c.worse, c.dataset, c.n_labels))
+        if a and b:
+            out.append(Verdict(c, a, b))
+    return out
