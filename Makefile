@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: table2 test smoke pretrain backbone clean-venv
+.PHONY: table2 test smoke pretrain backbone figures notebooks clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,3 +29,10 @@ backbone: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# jupytext sources (notebooks/*.py) → paired .ipynb → executed by papermill → figures/
+notebooks: $(STAMP)
+	$(VENV)/bin/jupytext --to ipynb --update notebooks/*.py
+
+figures: notebooks
+	for nb in notebooks/*.ipynb; do $(VENV)/bin/papermill -k python3 --cwd . $$nb /tmp/$$(basename $$nb) || exit 1; done

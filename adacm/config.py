@@ -12,6 +12,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+#: fields added after the first stored results, with the default that leaves a key unchanged
+ADDED_LATER: dict[str, Any] = {"head_lr_mult": 1.0}
+
+
 @dataclass(frozen=True)
 class RunConfig:
     protocol: str
@@ -33,13 +37,19 @@ class RunConfig:
     channels_last: bool = True
     joint_forward: bool = True
     method_overrides: dict[str, Any] = field(default_factory=dict)
+    head_lr_mult: float = 1.0  # learning rate of the linear classifier relative to ``lr``
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def key(self) -> str:
-        """sha256 of the canonical JSON of the config (first 16 hex digits)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """sha256 of the canonical JSON of the config (first 16 hex digits).
+
+        Fields added after results were stored are left out while at their default, so that
+        adding an option never orphans the stored runs that did not use it.
+        """
+        data = {k: v for k, v in self.to_dict().items() if not (k in ADDED_LATER and v == ADDED_LATER[k])}
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def run_name(self) -> str:

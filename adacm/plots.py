@@ -44,3 +44,26 @@ def curves_by_variant(results: list[dict[str, Any]], variant_of: Any, path: Path
     fig.savefig(path.with_suffix(".pdf"))
     plt.close(fig)
     return path.with_suffix(".png")
+
+
+def sweep_figure(points: dict[str, list[tuple[float, float, float]]], defaults: dict[str, float], path: Path) -> Path:
+    """Fig. 3 style: accuracy (mean ± std) against each swept parameter, the default in red."""
+    labels = {"b": "B", "gamma": "γ"}
+    fig, axes = plt.subplots(1, len(points), figsize=(4.5 * len(points), 3.5), squeeze=False)
+    for ax, (name, pts) in zip(axes[0], points.items()):
+        pts = sorted(pts)
+        x, m, s = (np.array(v) for v in zip(*pts)) if pts else (np.array([]),) * 3
+        ax.errorbar(x, m, yerr=s, fmt="o-", color="tab:blue", capsize=3)
+        is_default = np.isclose(x, defaults[name])
+        ax.errorbar(x[is_default], m[is_default], yerr=s[is_default], fmt="o", color="red", capsize=3,
+                    label="default")
+        ax.set_xlabel(labels.get(name, name))
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path.with_suffix(".png"), dpi=110)
+    fig.savefig(path.with_suffix(".pdf"))
+    plt.close(fig)
+    return path.with_suffix(".png")

@@ -36,7 +36,13 @@ class Protocol:
     init: str
     model: str = "resnet18"
     default_datasets: tuple[str, ...] = ()  # the grid's datasets when none are named (default: all)
+    stand_ins: dict[str, str] = field(default_factory=dict)  # paper dataset → the one this protocol uses
+    smoke_labels: int | None = None  # if set, every setting uses this many labels (tiny data)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def setting(self, paper_dataset: str, n_labels: int) -> tuple[str, int]:
+        """The (dataset, labels) this protocol runs for one of the paper's settings."""
+        return self.stand_ins.get(paper_dataset, paper_dataset), self.smoke_labels or n_labels
 
     def config(self, dataset: str, method: str, n_labels: int, seed: int, **overrides: Any) -> RunConfig:
         if dataset not in self.datasets:
@@ -54,9 +60,10 @@ PROTOCOLS: dict[str, Protocol] = {
                       init="msceleb", extra={"joint_forward": False}),
     "cpu": Protocol("cpu", ("fer2013", "sfew"), {"fer2013": (100, 400), "sfew": (100, 400)},
                     seeds=(0, 1, 2), image_size=48, epochs=10, iters_per_epoch=160, ema_decay=0.995,
-                    init="simclr", default_datasets=("fer2013",)),
+                    init="simclr", default_datasets=("fer2013",), stand_ins={"rafdb": "fer2013"}),
     "smoke": Protocol("smoke", ("fer2013_ci",), {"fer2013_ci": (70,)}, seeds=(0,), image_size=48,
-                      epochs=2, iters_per_epoch=15, ema_decay=0.9, init="scratch"),
+                      epochs=2, iters_per_epoch=15, ema_decay=0.9, init="scratch",
+                      stand_ins={"rafdb": "fer2013_ci", "sfew": "fer2013_ci"}, smoke_labels=70),
 }
 
 

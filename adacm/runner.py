@@ -8,10 +8,14 @@ this module turns command-line options into run configs, trains what is not stor
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from adacm.cli import run_cli
 from adacm.config import RunConfig
 from adacm.errors import UserError
 from adacm.protocols import PROTOCOLS, get_protocol
@@ -31,60 +35,140 @@ def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
     parser.add_argument("--init", "--pretrained", dest="init", help="backbone start: scratch, simclr, face (dlib_face), or a path to a state dict "
                                        "(default: the protocol's)")
     parser.add_argument("--image-size", type=int, help="input side in px (default: the protocol's; dlib_face needs ≥ 103)")
+    parser.add_argument("--head-lr-mult", type=float, help="classifier learning rate ÷ lr (default: the protocol's)")
     parser.add_argument("--epochs", type=int, help="override the protocol's epochs")
     parser.add_argument("--iters", type=int, help="override the protocol's iterations per epoch")
     parser.add_argument("--results-dir", type=Path, default=Path("results"), help="results store (default: results/)")
     parser.add_argument("--metric", default="test_acc_last", choices=sorted(METRICS), help="metric of the printed table")
     parser.add_argument("--rerun", action="store_true", help="train again even if a stored result exists")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and whether they are stored; train nothing")
+    parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="I/N",
+                        help="train only shard I of N of the grid (0-based), e.g. one SLURM array task each; "
+                             "the table is printed from whatever the store holds")
 
 
-def grid_from_args(args: argparse.Namespace) -> list[RunConfig]:
+def parse_shard(text: str) -> tuple[int, int]:
+    """'I/N' → (I, N) with 0 ≤ I < N."""
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--shard {text!r} must look like I/N, e.g. 0/4") from exc
+    if not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"--shard {text!r}: need 0 ≤ I < N")
+    return i, n
+
+
+def in_shard(cfg: RunConfig, shard: tuple[int, int]) -> bool:
+    """A config's shard is fixed by its key, so every machine splits the same grid the same way."""
+    i, n = shard
+    return int(cfg.key(), 16) % n == i
+
+
+def grid_from_args(args: argparse.Namespace, settings: list[tuple[str, int]] | None = None,
+                   **fixed: Any) -> list[RunConfig]:
+    """Configs for every (dataset, labels) setting × method × seed.
+
+    ``settings`` are a script's default (dataset, labels) pairs in the paper's terms (Table 1
+    pairs RAF-DB 100 with SFEW 400), mapped to the protocol's stand-ins;
+    ``--dataset``/``--labels`` replace them with their cross product. ``fixed``
+    are config fields the script sets (e.g. ``model='wrn28_2'``); command-line options win.
+    """
     protocol = get_protocol(args.protocol)
-    datasets = args.dataset or list(protocol.default_datasets or protocol.datasets)
+    if args.dataset or args.labels or not settings:
+        datasets = args.dataset or list(protocol.default_datasets or protocol.datasets)
+        settings = [(d, n) for d in datasets for n in (args.labels or protocol.labels.get(d, ()))]
+    else:  # the script's settings are the paper's: map them to this protocol's data
+        settings = list(dict.fromkeys(protocol.setting(d, n) for d, n in settings))
     seeds = args.seeds if args.seeds is not None else list(protocol.seeds)
-    configs = []
-    for dataset in datasets:
-        labels = args.labels or list(protocol.labels.get(dataset, ()))
-        for n in labels:
-            for method in args.methods:
-                for seed in seeds:
-                    configs.append(protocol.config(dataset, method, n, seed, model=args.model, init=args.init,
-                                                   image_size=args.image_size, epochs=args.epochs,
-                                                   iters_per_epoch=args.iters))
-    return configs
+    overrides = {**fixed, **{k: v for k, v in dict(model=args.model, init=args.init, image_size=args.image_size,
+                                                    head_lr_mult=args.head_lr_mult, epochs=args.epochs, iters_per_epoch=args.iters).items()
+                             if v is not None}}
+    return [protocol.config(dataset, method, n, seed, **overrides)
+            for dataset, n in settings for method in args.methods for seed in seeds]
 
 
 def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, rerun: bool = False,
-                dry_run: bool = False) -> list[dict[str, Any]]:
-    """Train every config that has no stored result (all of them with ``rerun``); return all results."""
+                dry_run: bool = False, shard: tuple[int, int] = (0, 1)) -> list[dict[str, Any]]:
+    """Train every config of this shard that has no stored result (all with ``rerun``); return the stored ones.
+
+    A run being trained by another process (its lock file names a live process) is skipped,
+    so several processes or machines can share one results store without training twice.
+    """
+    stored = {cfg.key(): find_result(results_dir, cfg) for cfg in configs} if not rerun else {}
+    missing = sum(1 for cfg in configs if not stored.get(cfg.key()))
+    print(f"{len(configs)} runs: {len(configs) - missing} stored, {missing} to train", file=sys.stderr, flush=True)
     results = []
     for i, cfg in enumerate(configs, 1):
-        stored = None if rerun else find_result(results_dir, cfg)
-        status = "stored" if stored else ("to run" if dry_run else "running")
+        done = stored.get(cfg.key())
+        status = "stored" if done else ("to run" if dry_run else "running")
         print(f"[{i}/{len(configs)}] {cfg.run_name()}: {status}", file=sys.stderr, flush=True)
-        if stored:
-            results.append(stored)
+        if done:
+            results.append(done)
             continue
-        if dry_run:
+        if dry_run or not in_shard(cfg, shard):
             continue
         trainer = Trainer(cfg)
-        result = trainer.fit()
-        path = save_result(results_dir, experiment, result)
-        trainer.discard_checkpoint()
+        with run_lock(trainer.checkpoint_path.parent) as acquired:
+            if not acquired:
+                print("  → being trained by another process; skipped", file=sys.stderr, flush=True)
+                continue
+            result = trainer.fit()
+            path = save_result(results_dir, experiment, result)
+            trainer.discard_checkpoint()
         print(f"  → {path} test {result['summary']['test_acc_last']:.2f}% in {result['wall_time_s'] / 60:.1f} min",
               file=sys.stderr, flush=True)
         results.append(result)
     return results
 
 
-def run_table(args: argparse.Namespace, experiment: str, paper_table: int) -> str:
-    """Run (or reuse) a script's grid and return its markdown table."""
-    configs = grid_from_args(args)
+def run_table(args: argparse.Namespace, experiment: str, paper_table: int,
+              settings: list[tuple[str, int]] | None = None, **fixed: Any) -> str:
+    """Run (or reuse) a script's grid and return its markdown table beside the paper's numbers."""
+    configs = grid_from_args(args, settings, **fixed)
     if not configs:
         raise UserError("the grid is empty: check --dataset/--labels/--seeds")
-    results = run_configs(configs, args.results_dir, experiment, args.rerun, args.dry_run)
+    results = run_configs(configs, args.results_dir, experiment, args.rerun, args.dry_run, args.shard)
     columns = list(dict.fromkeys((c.dataset, c.n_labels) for c in configs))
     keys = {c.key() for c in configs}
     table = markdown_table([r for r in results if r["key"] in keys], args.methods, columns, args.metric, paper_table)
     return f"{METRICS[args.metric]}, protocol `{args.protocol}`, mean ± sample std over seeds\n\n{table}"
+
+
+@contextlib.contextmanager
+def run_lock(folder: Path) -> Iterator[bool]:
+    """An exclusive lock file naming this process; a stale lock (dead process) is taken over."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / "lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text() or 0)
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                lock.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            except PermissionError:
+                pass  # alive, owned by someone else
+            yield False
+            return
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        try:
+            yield True
+        finally:
+            lock.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # gone once the run's checkpoint was discarded
+        return
+    yield False
+
+
+def table_main(doc: str, experiment: str, paper_table: int, methods: list[str],
+               settings: list[tuple[str, int]] | None = None, **fixed: Any) -> None:
+    """The whole body of a table script: parse the grid options, run or reuse, print the table."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_grid_args(parser, methods)
+    args = parser.parse_args()
+    run_cli(lambda: print(run_table(args, experiment, paper_table, settings, **fixed)))

@@ -8,7 +8,8 @@ Three test accuracies are recorded: at the last epoch (the honest number), at th
 validation epoch (model selection without test labels), and at the best test epoch (the
 paper's practice — selection on the test set — kept only for comparison and labelled so).
 Every epoch ends with an atomic checkpoint, so a killed run resumes where it stopped and
-ends with the same metrics as an uninterrupted run.
+ends with the same metrics as an uninterrupted run. Started by torchrun, the same trainer runs
+data-parallel; ``adacm.distributed`` holds what differs (``self.dist``).
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from tqdm import tqdm
 
 from adacm.algorithms import Algorithm, Batch, build_algorithm
 from adacm.config import RunConfig
+from adacm.crossdata import STAND_INS_FOR_RAFDB, ckplus_report, load_ckplus_basic
 from adacm.data.augment import to_tensor
 from adacm.data.datasets import NUM_CLASSES, Dataset, load_dataset
 from adacm.data.splits import labeled_indices, split_hash
-from adacm.data.streams import IndexStream, make_view, resize_images
+from adacm.data.streams import IndexStream, resize_images
+from adacm.distributed import Distributed
 from adacm.ema import EMA
 from adacm.errors import UserError
 from adacm.models import build_model
@@ -131,6 +134,8 @@ class Trainer:
         if not 0.0 <= cfg.ema_decay < 1.0:
             raise UserError(f"EMA decay {cfg.ema_decay} must lie in [0, 1)")
         self.cfg = cfg
+        self.dist = Distributed.from_env()  # a single process unless started by torchrun
+        self.dist.check_batch_sizes(cfg)
         self.device = pick_device()
         self.data = prepare_data(cfg, data)
         self.algorithm: Algorithm = build_algorithm(cfg.method, NUM_CLASSES, cfg.joint_forward, cfg.method_overrides)
@@ -141,8 +146,13 @@ class Trainer:
         self.model = model.to(self.device)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.train_model = self.dist.wrap(self.model)  # DDP under torchrun; self.model keeps plain state-dict keys
+        head = list(self.model.classifier.parameters())
+        body = [p for p in self.model.parameters() if all(p is not h for h in head)]
+        self.optimizer = torch.optim.Adam([{"params": body}, {"params": head, "lr": cfg.lr * cfg.head_lr_mult}],
+                                          lr=cfg.lr)
         self.ema = EMA(self.model, cfg.ema_decay, cfg.ema_weight_decay * cfg.lr)
+        self.algorithm.set_unlabeled_size(len(self.data.y_u))
         if self.algorithm.needs_teacher:
             self.algorithm.teacher = self.ema.model
         self.labeled_stream = IndexStream(len(self.data.y_l))
@@ -151,7 +161,7 @@ class Trainer:
         self.epoch = 0
         self.elapsed = 0.0
         self.checkpoint_path = (checkpoint_dir or cache_dir() / "runs") / cfg.run_name() / "checkpoint.pt"
-        self.progress = progress
+        self.progress = progress and self.dist.is_main
 
     # ----------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -187,20 +197,24 @@ class Trainer:
 
     # ------------------------------------------------------------------- training
     def next_batch(self, step: int = 0) -> Batch:
-        cfg, d = self.cfg, self.data
+        cfg, d, dist = self.cfg, self.data, self.dist
+        own = dist.augmentation_rng(self.rng, cfg.seed, step)  # self.rng itself in a single process
         li = self.labeled_stream.take(cfg.batch_labeled, self.rng)
-        x = make_view(d.x_l[li], "weak", self.rng)
+        x = dist.view(d.x_l[li], "weak", self.rng, own)
+        li = dist.shard(li)
         views: list[torch.Tensor] = []
         u_true = torch.empty(0, dtype=torch.long)
+        ui = np.empty(0, dtype=np.int64)
         if self.algorithm.unlabeled_views:
             ui = self.unlabeled_stream.take(cfg.batch_unlabeled, self.rng)
-            views = [make_view(d.x_u[ui], kind, self.rng) for kind in self.algorithm.unlabeled_views]
+            views = [dist.view(d.x_u[ui], kind, self.rng, own) for kind in self.algorithm.unlabeled_views]
+            ui = dist.shard(ui)
             u_true = torch.from_numpy(d.y_u[ui])
         to_dev = (lambda t: t.to(self.device, memory_format=torch.channels_last)) if cfg.channels_last \
             else (lambda t: t.to(self.device))
         return Batch(x=to_dev(x), y=torch.from_numpy(d.y_l[li]).to(self.device),
                      u_views=[to_dev(v) for v in views], u_true=u_true.to(self.device), step=step,
-                     total_steps=cfg.epochs * cfg.iters_per_epoch)
+                     total_steps=cfg.epochs * cfg.iters_per_epoch, u_index=torch.from_numpy(ui).to(self.device))
 
     def train_epoch(self, bar: tqdm) -> dict[str, float]:
         self.model.train()
@@ -209,19 +223,21 @@ class Trainer:
         for i in range(self.cfg.iters_per_epoch):
             batch = self.next_batch(self.epoch * self.cfg.iters_per_epoch + i)
             with autocast(self.cfg, self.device):
-                loss, stats = self.algorithm.loss(self.model, batch)
+                loss, stats = self.algorithm.loss(self.train_model, batch)
             if not torch.isfinite(loss):
                 raise UserError(f"{self.cfg.run_name()}: loss became {loss.item()} at epoch {self.epoch + 1}; "
                                 f"the last good checkpoint is kept at {self.checkpoint_path}")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+            self.dist.sync_buffers(self.model)
             self.ema.update(self.model)
             for k, v in stats.items():
                 sums[k] += v
                 counts[k] += 1
             bar.update(1)
             bar.set_postfix({k: f"{sums[k] / counts[k]:.3f}" for k in ("loss_x", "mask_rate") if counts[k]})
+        sums, counts = self.dist.sum_over_ranks(sums, counts)
         stats = {k: sums[k] / counts[k] for k in sums if not k.startswith("n_")}
         if sums.get("n_masked"):  # pseudo-label accuracy over all of the epoch's subset-I samples
             stats["pl_acc_masked"] = sums["n_masked_right"] / sums["n_masked"]
@@ -244,6 +260,14 @@ class Trainer:
             record["test_confusion"] = confusion(probs_t, d.test[1])
         return record
 
+    def cross_dataset(self) -> dict[str, Any]:
+        """CK+ evaluation of the final EMA model for runs on the RAF-DB stand-in (Table 4, Fig. 4)."""
+        if self.cfg.dataset not in STAND_INS_FOR_RAFDB:
+            return {}
+        x, y, folds, fp = load_ckplus_basic(self.cfg.image_size)
+        probs, feats = predict(self.ema.model, x, self.cfg, self.device)
+        return {"ckplus": {**ckplus_report(probs, feats, y, folds, self.cfg.seed), "data_sha256": fp}}
+
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg
         resumed = self.try_resume()
@@ -254,15 +278,16 @@ class Trainer:
                 start = time.perf_counter()
                 train_stats = self.train_epoch(bar)
                 self.epoch += 1
-                record = self.evaluate_epoch(train_stats)
+                record = self.dist.evaluate_on_main(lambda: self.evaluate_epoch(train_stats), self.algorithm)
                 record["time_s"] = round(time.perf_counter() - start, 2)
                 self.elapsed += record["time_s"]
                 self.history.append(record)
                 bar.write(f"epoch {self.epoch}/{cfg.epochs} test {record['test_acc']:.2f}"
                           + (f" val {record['val_acc']:.2f}" if "val_acc" in record else "")
                           + (f" mask {record['mask_rate']:.2f}" if "mask_rate" in record else "")) if self.progress else None
-                self.save_checkpoint()
-        return self.result(resumed)
+                if self.dist.is_main:
+                    self.save_checkpoint()
+        return self.dist.on_main(lambda: {**self.result(resumed), "cross_dataset": self.cross_dataset()})
 
     def result(self, resumed: bool) -> dict[str, Any]:
         h = self.history
@@ -275,7 +300,8 @@ class Trainer:
         return {"schema": 1, "key": self.cfg.key(), "name": self.cfg.run_name(), "config": self.cfg.to_dict(),
                 "split_hash": self.data.split_hash, "n_unlabeled": int(len(self.data.y_u)),
                 "data_sha256": self.data.fingerprint, "init_sha256": self.init_sha256,
-                "code": git_commit(), "device": device_description(self.device), "torch": torch.__version__,
+                "code": git_commit(), "device": device_description(self.device), "world_size": self.dist.world_size,
+                "torch": torch.__version__,
                 "wall_time_s": round(self.elapsed, 1), "resumed": resumed, "summary": summary, "epochs": h,
                 "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 

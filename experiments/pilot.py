@@ -23,7 +23,8 @@ METHODS = ["supervised", "fixmatch", "adacm"]
 
 
 def variant_name(cfg: dict) -> str:
-    return f"{cfg['model']}:{cfg['init']}:{cfg['image_size']}px:{cfg['epochs']}x{cfg['iters_per_epoch']}"
+    head = f", head lr ×{cfg['head_lr_mult']:g}" if cfg.get("head_lr_mult", 1.0) != 1.0 else ""
+    return f"{cfg['model']}:{cfg['init']}:{cfg['image_size']}px{head}"
 
 
 def parse_variant(text: str) -> dict:
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=METHODS)
     parser.add_argument("--labels", nargs="+", type=int, default=[400])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--head-lr-mult", type=float, default=None, help="classifier lr ÷ lr (default: the protocol's)")
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     parser.add_argument("--figure", type=Path, default=Path("figures/pilot"))
     parser.add_argument("--rerun", action="store_true")
@@ -54,7 +56,7 @@ def main() -> None:
 
 def pilot(args: argparse.Namespace) -> None:
     protocol = get_protocol(args.protocol)
-    configs = [protocol.config("fer2013", m, n, s, **parse_variant(v))
+    configs = [protocol.config("fer2013", m, n, s, head_lr_mult=args.head_lr_mult, **parse_variant(v))
                for v in args.variants for n in args.labels for m in args.methods for s in args.seeds]
     results = run_configs(configs, args.results_dir, "pilot", args.rerun)
     print("| variant | labels | method | test acc (last) | best-val test acc | mask rate (last epoch) | "

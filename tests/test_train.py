@@ -79,7 +79,7 @@ def test_table2_help() -> None:
 @pytest.mark.parametrize("args,message", [
     (["--methods", "fixmach"], "unknown method 'fixmach'"),
     (["--dataset", "rafdb"], "runs on fer2013, sfew"),
-    (["--protocol", "paper"], "not prepared here"),
+    (["--protocol", "paper"], "dataset 'rafdb' not found: put RAF-DB/basic/"),
     (["--labels", "3"], "at least 7"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
@@ -87,3 +87,24 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, tmp_pat
     assert out.returncode == 2, out.stderr
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("error:") and message in last and "Traceback" not in out.stderr
+
+
+def test_shards_partition_the_grid() -> None:
+    from adacm.runner import in_shard
+
+    configs = [SMOKE.config("fer2013_ci", m, 70, seed=s) for m in ("supervised", "fixmatch", "adacm") for s in range(5)]
+    owners = [[i for i in range(3) if in_shard(c, (i, 3))] for c in configs]
+    assert all(len(o) == 1 for o in owners)  # every run in exactly one shard
+    assert len({o[0] for o in owners}) > 1
+
+
+def test_run_lock_excludes_a_second_holder_and_recovers_stale_locks(tmp_path: Path) -> None:
+    from adacm.runner import run_lock
+
+    with run_lock(tmp_path / "run") as first:
+        with run_lock(tmp_path / "run") as second:
+            assert first and not second
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "lock").write_text("999999999")  # no such process
+    with run_lock(tmp_path / "run") as again:
+        assert again

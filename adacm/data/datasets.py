@@ -8,7 +8,7 @@ extra unlabeled data, as the paper adds RAF-DB's training set to SFEW.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,9 +67,16 @@ def _part(npz: np.lib.npyio.NpzFile, mask: np.ndarray) -> Part:
 
 def load_fer2013(root: Path | None = None, name: str = "fer2013") -> Dataset:
     """FER2013: Training = train, PublicTest = val, PrivateTest = test."""
+    return load_prepared(name, root)
+
+
+def load_prepared(name: str, root: Path | None = None) -> Dataset:
+    """A dataset stored as ``<data>/<name>.npz`` with keys x, y, split (as ``adacm data prepare`` writes);
+    ``val`` is None when the file has no val split."""
     npz, _, fp = _open(name, root)
     split = npz["split"]
-    return Dataset(name=name, train=_part(npz, split == "train"), val=_part(npz, split == "val"),
+    has_val = bool((split == "val").any())
+    return Dataset(name=name, train=_part(npz, split == "train"), val=_part(npz, split == "val") if has_val else None,
                    test=_part(npz, split == "test"), fingerprint=fp)
 
 
@@ -88,10 +95,27 @@ LOADERS = {
     "fer2013_ci": lambda root=None: load_fer2013(root, name="fer2013_ci"),
     "sfew": load_sfew,
 }
+#: datasets this machine lacks: (folder under the data directory, reader layout, where the files go)
 PAPER_ONLY = {
-    "rafdb": "RAF-DB basic: <data>/RAF-DB/basic/EmoLabel/list_patition_label.txt and Image/aligned/*_aligned.jpg",
-    "affectnet": "AffectNet: <data>/AffectNet/Manually_Annotated_file_lists/{training,validation}.csv and the images",
+    "rafdb": ("RAF-DB/basic", "rafdb", "EmoLabel/list_patition_label.txt and Image/aligned/*_aligned.jpg"),
+    "affectnet": ("AffectNet", "affectnet", "Manually_Annotated_file_lists/{training,validation}.csv and "
+                                            "Manually_Annotated_Images/"),
 }
+PAPER_IMAGE_SIZE = 224
+
+
+def load_owner_layout(name: str, root: Path | None = None) -> Dataset:
+    """RAF-DB / AffectNet: a prepared ``<name>.npz`` if present, else the owners' tree read at 224 px RGB."""
+    root = data_dir() if root is None else root
+    if (root / f"{name}.npz").is_file():
+        return load_prepared(name, root)
+    folder, layout, files = PAPER_ONLY[name]
+    if not (root / folder).is_dir():
+        raise UserError(f"dataset {name!r} not found: put {folder}/ ({files}) in the data directory {root}, "
+                        f"or prepare it once with `adacm data prepare PATH --out {root / (name + '.npz')} --size 224 --rgb`")
+    from adacm.data.readers import read_dataset
+
+    return replace(read_dataset(root / folder, layout, size=PAPER_IMAGE_SIZE, grey=False), name=name)
 
 
 def load_dataset(name: str, root: Path | None = None) -> Dataset:
@@ -99,6 +123,5 @@ def load_dataset(name: str, root: Path | None = None) -> Dataset:
     if name in LOADERS:
         return LOADERS[name](root)
     if name in PAPER_ONLY:
-        raise UserError(f"dataset {name!r} is not prepared here; real users place it as {PAPER_ONLY[name]} "
-                        "(readers for the owners' layouts: issue 6)")
+        return load_owner_layout(name, root)
     raise UserError(f"unknown dataset {name!r}: choose one of {', '.join(sorted(LOADERS) + sorted(PAPER_ONLY))}")

@@ -1,0 +1,47 @@
+"""The throughput benchmark (issue 5) in a tiny configuration, and its epoch profile."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from adacm.bench import profile_epoch
+from adacm.protocols import get_protocol
+from adacm.train import pick_device
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_tiny_bench_writes_its_report(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "adacm.bench", "--sizes", "48", "--iters", "2", "--warmup", "1",
+                          "--out", str(tmp_path)], cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    [path] = tmp_path.glob("bench_*.json")
+    report = json.loads(path.read_text())
+    assert {"date", "host", "cpu_model", "device", "threads", "torch", "code", "settings", "images_per_s",
+            "goal_48", "goal_48_met"} <= set(report)
+    assert report["threads"] == 1 and report["settings"]["images_per_iteration"] == 64
+    speeds = report["images_per_s"]["48"]
+    assert set(speeds) == {"suite", "official", "ceiling", "suite/official", "suite/ceiling"}
+    assert all(v > 0 for v in speeds.values())
+    assert "suite/official" in out.stdout and str(path) in out.stdout
+
+
+def test_profile_splits_one_epoch(ci_data) -> None:
+    cfg = replace(get_protocol("smoke").config("fer2013_ci", "adacm", 70, seed=0), epochs=1, iters_per_epoch=2)
+    backward = torch.Tensor.backward
+    profile = profile_epoch(cfg, ci_data, pick_device())
+    assert torch.Tensor.backward is backward  # the wrapper is gone again
+    parts = profile["parts"]
+    assert {"augmentation/batching", "forward (+ loss)", "backward", "optimizer (Adam)", "EMA (+ weight decay)",
+            "margin update", "evaluation (EMA on labeled, val, test)", "checkpoint", "other"} == set(parts)
+    assert all(p["s"] > 0 for name, p in parts.items() if name != "other")
+    assert abs(sum(p["share"] for p in parts.values()) - 1) < 1e-9
+    assert parts["other"]["share"] > -0.01  # exclusive times: nothing is counted twice
