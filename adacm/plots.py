@@ -16,6 +16,16 @@ PANELS = (("test_acc", "EMA test accuracy (%)"), ("mask_rate", "mask rate (subse
           ("pl_acc_masked", "pseudo-label accuracy on subset I"))
 
 
+def save_figure(fig: plt.Figure, path: Path) -> Path:
+    """Write ``path``.png and .pdf (creating the folder) and close the figure; returns the PNG."""
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path.with_suffix(".png"), dpi=110)
+    fig.savefig(path.with_suffix(".pdf"))
+    plt.close(fig)
+    return path.with_suffix(".png")
+
+
 def curves_by_variant(results: list[dict[str, Any]], variant_of: Any, path: Path, title: str) -> Path:
     """One column per variant, rows = PANELS, one line per method (mean over seeds), saved as PNG and PDF."""
     grouped: dict[str, dict[str, list[list[float]]]] = defaultdict(lambda: defaultdict(list))
@@ -38,12 +48,7 @@ def curves_by_variant(results: list[dict[str, Any]], variant_of: Any, path: Path
             axes[i, j].grid(alpha=0.3)
         axes[0, j].legend(fontsize=7)
     fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path.with_suffix(".png"), dpi=110)
-    fig.savefig(path.with_suffix(".pdf"))
-    plt.close(fig)
-    return path.with_suffix(".png")
+    return save_figure(fig, path)
 
 
 def sweep_figure(points: dict[str, list[tuple[float, float, float]]], defaults: dict[str, float], path: Path) -> Path:
@@ -61,9 +66,4 @@ def sweep_figure(points: dict[str, list[tuple[float, float, float]]], defaults: 
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path.with_suffix(".png"), dpi=110)
-    fig.savefig(path.with_suffix(".pdf"))
-    plt.close(fig)
-    return path.with_suffix(".png")
+    return save_figure(fig, path)

@@ -3,11 +3,12 @@
 ``paper``  — 224 px RGB, 20 epochs × 800 iterations, EMA 0.999, 5 seeds, on RAF-DB / SFEW /
             AffectNet from a ResNet-18 pretrained on MS-Celeb-1M (``--init PATH``); a GPU job.
 ``cpu``    — what runs on 2 CPU cores, ≤ ~6 min per Ada-CM run; every deviation is listed in
-            the README ("The cpu protocol"): FER2013 stands in for RAF-DB, 48 px grey faces,
-            10 epochs × 160 iterations (1,600 steps instead of 16,000), EMA decay 0.995 so that
-            the EMA's horizon stays ≈1.25 epochs as with 0.999 at 800 iterations, one joint
-            forward over all views (one batch-norm pass), 3 seeds, and a backbone pretrained
-            here without labels (SimCLR) in place of MS-Celeb-1M — chosen by the pilot.
+            the README ("Protocols", "Pilot"): FER2013 stands in for RAF-DB; dlib's
+            face-recognition ResNet (chosen by the pilot over a scratch and a SimCLR ResNet-18)
+            on the 48 px grey faces upsampled to 112 px; 10 epochs × 160 iterations (1,600
+            steps instead of 16,000); EMA decay 0.995 so that the EMA's horizon stays ≈1.25
+            epochs as with 0.999 at 800 iterations; one joint forward over all views (one
+            batch-norm pass); 3 seeds.
 ``smoke``  — the 672-image class-balanced FER2013 subset; seconds per run; for tests and CI.
 """
 
@@ -38,7 +39,17 @@ class Protocol:
     default_datasets: tuple[str, ...] = ()  # the grid's datasets when none are named (default: all)
     stand_ins: dict[str, str] = field(default_factory=dict)  # paper dataset → the one this protocol uses
     smoke_labels: int | None = None  # if set, every setting uses this many labels (tiny data)
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # named backbone choices (the pilot's)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def variant(self, name: str | None) -> dict[str, Any]:
+        """Config fields of a named backbone variant (``--variant``); {} for the protocol's default."""
+        if name is None:
+            return {}
+        if name not in self.variants:
+            raise UserError(f"protocol {self.name!r} has no variant {name!r}: choose one of "
+                            f"{', '.join(self.variants) or '(none)'}")
+        return dict(self.variants[name])
 
     def setting(self, paper_dataset: str, n_labels: int) -> tuple[str, int]:
         """The (dataset, labels) this protocol runs for one of the paper's settings."""
@@ -53,14 +64,25 @@ class Protocol:
         return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
 
 
+#: the backbones the pilot compared (README, "Pilot"); ``face`` is the default chosen there
+CPU_VARIANTS: dict[str, dict[str, Any]] = {
+    "face": {"model": "dlib_face", "init": "face", "image_size": 112},
+    "simclr": {"model": "resnet18", "init": "simclr", "image_size": 48},
+    "scratch": {"model": "resnet18", "init": "scratch", "image_size": 48},
+}
+#: see the README ("Pilot"): the classifier's learning rate relative to the rest under `cpu`
+CPU_HEAD_LR_MULT = 10.0
+
 PROTOCOLS: dict[str, Protocol] = {
     "paper": Protocol("paper", ("rafdb", "sfew", "affectnet"),
                       {"rafdb": (100, 400, 2000, 4000), "sfew": (100, 400), "affectnet": (2000, 10000)},
                       seeds=(0, 1, 2, 3, 4), image_size=224, epochs=20, iters_per_epoch=800, ema_decay=0.999,
                       init="msceleb", extra={"joint_forward": False}),
     "cpu": Protocol("cpu", ("fer2013", "sfew"), {"fer2013": (100, 400), "sfew": (100, 400)},
-                    seeds=(0, 1, 2), image_size=48, epochs=10, iters_per_epoch=160, ema_decay=0.995,
-                    init="simclr", default_datasets=("fer2013",), stand_ins={"rafdb": "fer2013"}),
+                    seeds=(0, 1, 2), image_size=CPU_VARIANTS["face"]["image_size"], epochs=10, iters_per_epoch=160,
+                    ema_decay=0.995, model=CPU_VARIANTS["face"]["model"], init=CPU_VARIANTS["face"]["init"],
+                    default_datasets=("fer2013",), stand_ins={"rafdb": "fer2013"}, variants=CPU_VARIANTS,
+                    extra={"head_lr_mult": CPU_HEAD_LR_MULT}),
     "smoke": Protocol("smoke", ("fer2013_ci",), {"fer2013_ci": (70,)}, seeds=(0,), image_size=48,
                       epochs=2, iters_per_epoch=15, ema_decay=0.9, init="scratch",
                       stand_ins={"rafdb": "fer2013_ci", "sfew": "fer2013_ci"}, smoke_labels=70),

@@ -19,19 +19,21 @@ from typing import Any
 
 from adacm.paths import REPO_ROOT
 from adacm.results import load_results
-from adacm.tables import markdown_table
+from adacm.tables import markdown_table, pilot_table
 
 BLOCK = re.compile(r"(<!-- generated: (.+?) -->\n)(.*?)(<!-- /generated -->)", flags=re.S)
 
 
 def select(spec: dict[str, Any], results_dir: Path) -> list[dict[str, Any]]:
-    results = load_results(results_dir, spec["protocol"])
+    results = load_results(results_dir, spec["protocol"], spec.get("experiment"))
     where = spec.get("where", {})
     return [r for r in results if all(r["config"].get(k) == v for k, v in where.items())]
 
 
 def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> str:
     results = select(spec, results_dir)
+    if spec.get("kind") == "pilot":
+        return pilot_table(results) + "\n"
     columns = [tuple(c) for c in spec["columns"]]
     table = markdown_table(results, spec["methods"], columns, spec.get("metric", "test_acc_last"),
                            spec.get("paper_table", 2))

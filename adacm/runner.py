@@ -31,7 +31,9 @@ def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
     parser.add_argument("--methods", nargs="+", default=methods, help=f"methods (default: {' '.join(methods)})")
     parser.add_argument("--labels", nargs="+", type=int, help="numbers of labeled images (default: the protocol's)")
     parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the protocol's)")
-    parser.add_argument("--model", help="backbone: resnet18 or dlib_face (default: the protocol's)")
+    parser.add_argument("--variant", help="a protocol's named backbone variant (cpu: face, simclr, scratch); "
+                                          "--model/--init/--image-size override it")
+    parser.add_argument("--model", help="backbone: resnet18, dlib_face or wrn28_2 (default: the protocol's)")
     parser.add_argument("--init", "--pretrained", dest="init", help="backbone start: scratch, simclr, face (dlib_face), or a path to a state dict "
                                        "(default: the protocol's)")
     parser.add_argument("--image-size", type=int, help="input side in px (default: the protocol's; dlib_face needs ≥ 103)")
@@ -80,7 +82,7 @@ def grid_from_args(args: argparse.Namespace, settings: list[tuple[str, int]] | N
     else:  # the script's settings are the paper's: map them to this protocol's data
         settings = list(dict.fromkeys(protocol.setting(d, n) for d, n in settings))
     seeds = args.seeds if args.seeds is not None else list(protocol.seeds)
-    overrides = {**fixed, **{k: v for k, v in dict(model=args.model, init=args.init, image_size=args.image_size,
+    overrides = {**protocol.variant(args.variant), **fixed, **{k: v for k, v in dict(model=args.model, init=args.init, image_size=args.image_size,
                                                     head_lr_mult=args.head_lr_mult, epochs=args.epochs, iters_per_epoch=args.iters).items()
                              if v is not None}}
     return [protocol.config(dataset, method, n, seed, **overrides)

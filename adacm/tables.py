@@ -63,3 +63,27 @@ def markdown_table(results: list[dict[str, Any]], methods: list[str], columns: l
             row += [str(a) if a else "not run", paper_cell(paper_table, method, dataset, n)]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def variant_name(cfg: dict[str, Any]) -> str:
+    """A backbone variant as the pilot names it: model:init:size[, head lr ×k]."""
+    head = f", head lr ×{cfg['head_lr_mult']:g}" if cfg.get("head_lr_mult", 1.0) != 1.0 else ""
+    return f"{cfg['model']}:{cfg['init']}:{cfg['image_size']}px{head}"
+
+
+def pilot_table(results: list[dict[str, Any]]) -> str:
+    """One row per run: final accuracies, and the last epoch's mask rate and pseudo-label accuracy."""
+    lines = ["| variant | labels | method | seed | test acc (last) | test acc (best val) | mask rate (last epoch) | "
+             "PL acc, subset I (last epoch) | PL acc, all (last epoch) | min/run |", "|" + "---|" * 10]
+    order = {m: i for i, m in enumerate(("supervised", "fixmatch", "adacm"))}
+    for r in sorted(results, key=lambda r: (variant_name(r["config"]), r["config"]["n_labels"],
+                                            order.get(r["config"]["method"], 9), r["config"]["seed"])):
+        c, last, summary = r["config"], r["epochs"][-1], r["summary"]
+
+        def fmt(key: str) -> str:
+            return f"{last[key] * 100:.2f}%" if key in last else "—"
+
+        lines.append(f"| {variant_name(c)} | {c['n_labels']} | {c['method']} | {c['seed']} | {summary['test_acc_last']:.2f} | "
+                     f"{summary.get('test_acc_best_val', float('nan')):.2f} | {fmt('mask_rate')} | "
+                     f"{fmt('pl_acc_masked')} | {fmt('pl_acc_all')} | {r['wall_time_s'] / 60:.1f} |")
+    return "\n".join(lines)

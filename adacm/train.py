@@ -141,7 +141,8 @@ class Trainer:
         self.algorithm: Algorithm = build_algorithm(cfg.method, NUM_CLASSES, cfg.joint_forward, cfg.method_overrides)
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng([cfg.seed, 0xADAC])
-        calibration = to_tensor(self.data.x_u[:: max(1, len(self.data.x_u) // 512)][:512])
+        pool = self.data.x_u if len(self.data.x_u) else self.data.x_l  # label-free statistics for dlib's BN
+        calibration = to_tensor(pool[:: max(1, len(pool) // 512)][:512])
         model, self.init_sha256 = build_model(cfg.model, NUM_CLASSES, cfg.init, calibration=calibration)
         self.model = model.to(self.device)
         if cfg.channels_last:

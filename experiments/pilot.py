@@ -3,8 +3,8 @@
 Runs Baseline, FixMatch and Ada-CM from each backbone variant under the `cpu` protocol and
 reports, per variant and label count: final EMA test accuracy, and the last epoch's mask rate
 and pseudo-label accuracy (subset I), with a figure of the per-epoch curves in figures/.
-A variant is MODEL:INIT[:IMAGE_SIZE[:ITERS_PER_EPOCH]], e.g. dlib_face:face:112:80
-(ITERS lets slower backbones get the same wall-clock budget per run).
+A variant is MODEL:INIT[:IMAGE_SIZE[:HEAD_LR_MULT]], e.g. dlib_face:face:112:10 (the
+classifier's learning rate ÷ the rest's; 1 by default).
 """
 
 from __future__ import annotations
@@ -17,25 +17,20 @@ from adacm.errors import UserError
 from adacm.plots import curves_by_variant
 from adacm.protocols import get_protocol
 from adacm.runner import run_configs
+from adacm.tables import pilot_table, variant_name
 
-VARIANTS = ["resnet18:scratch", "resnet18:simclr", "dlib_face:face:112"]
+VARIANTS = ["resnet18:scratch", "resnet18:simclr", "dlib_face:face:112", "dlib_face:face:112:10"]
 METHODS = ["supervised", "fixmatch", "adacm"]
-
-
-def variant_name(cfg: dict) -> str:
-    head = f", head lr ×{cfg['head_lr_mult']:g}" if cfg.get("head_lr_mult", 1.0) != 1.0 else ""
-    return f"{cfg['model']}:{cfg['init']}:{cfg['image_size']}px{head}"
 
 
 def parse_variant(text: str) -> dict:
     parts = text.split(":")
     if len(parts) < 2:
-        raise UserError(f"variant {text!r} must look like MODEL:INIT[:IMAGE_SIZE[:ITERS]]")
+        raise UserError(f"variant {text!r} must look like MODEL:INIT[:IMAGE_SIZE[:HEAD_LR_MULT]]")
     out: dict = {"model": parts[0], "init": parts[1]}
     if len(parts) > 2:
         out["image_size"] = int(parts[2])
-    if len(parts) > 3:
-        out["iters_per_epoch"] = int(parts[3])
+    out["head_lr_mult"] = float(parts[3]) if len(parts) > 3 else 1.0
     return out
 
 
@@ -46,7 +41,6 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=METHODS)
     parser.add_argument("--labels", nargs="+", type=int, default=[400])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--head-lr-mult", type=float, default=None, help="classifier lr ÷ lr (default: the protocol's)")
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     parser.add_argument("--figure", type=Path, default=Path("figures/pilot"))
     parser.add_argument("--rerun", action="store_true")
@@ -56,18 +50,10 @@ def main() -> None:
 
 def pilot(args: argparse.Namespace) -> None:
     protocol = get_protocol(args.protocol)
-    configs = [protocol.config("fer2013", m, n, s, head_lr_mult=args.head_lr_mult, **parse_variant(v))
+    configs = [protocol.config("fer2013", m, n, s, **parse_variant(v))
                for v in args.variants for n in args.labels for m in args.methods for s in args.seeds]
     results = run_configs(configs, args.results_dir, "pilot", args.rerun)
-    print("| variant | labels | method | test acc (last) | best-val test acc | mask rate (last epoch) | "
-          "PL acc subset I (last) | PL acc all (last) | min/run |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in results:
-        c, last, s = r["config"], r["epochs"][-1], r["summary"]
-        fmt = lambda k: f"{last[k]:.2f}" if k in last else "—"  # noqa: E731
-        print(f"| {variant_name(c)} | {c['n_labels']} | {c['method']} | {s['test_acc_last']:.2f} | "
-              f"{s.get('test_acc_best_val', float('nan')):.2f} | {fmt('mask_rate')} | {fmt('pl_acc_masked')} | "
-              f"{fmt('pl_acc_all')} | {r['wall_time_s'] / 60:.1f} |")
+    print(pilot_table(results))
     for n in args.labels:
         path = curves_by_variant([r for r in results if r["config"]["n_labels"] == n],
                                  lambda r: variant_name(r["config"]), args.figure.with_name(f"{args.figure.name}_{n}"),

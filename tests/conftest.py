@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from adacm.data.datasets import Dataset, load_dataset
 
@@ -13,3 +14,16 @@ torch.set_num_threads(2)
 @pytest.fixture(scope="session")
 def ci_data() -> Dataset:
     return load_dataset("fer2013_ci")
+
+
+class Flat(nn.Module):
+    """A tiny backbone without batch-norm: each sample's output depends on itself only."""
+
+    feature_dim = 12
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3 * 4 * 4, 12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.flatten(1))

@@ -5,21 +5,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from conftest import Flat
+
 from adacm.algorithms import Batch, build_algorithm
 from adacm.errors import UserError
 from adacm.losses import info_nce
 from adacm.models.heads import FERNet
 
 
-class Flat(nn.Module):
-    feature_dim = 12
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(3 * 4 * 4, 12)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(x.flatten(1))
 
 
 def make_batch(n_views: int, seed: int = 0) -> tuple[nn.Module, Batch]:

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from conftest import Flat
+
 import adacm.algorithms.mixing as mixing
 from adacm.algorithms import METHODS, Batch, build_algorithm
 from adacm.algorithms.fixmatch import FixMatch
@@ -25,15 +27,6 @@ C = 7
 N_POOL = 42  # size of the crafted unlabeled pool that u_index points into (6 per class)
 
 
-class Flat(nn.Module):
-    feature_dim = 12
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(3 * 4 * 4, 12)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(x.flatten(1))
 
 
 def tiny_model(seed: int = 0, scale: float = 20.0) -> nn.Module:

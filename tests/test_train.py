@@ -42,16 +42,21 @@ def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(ci_data, tmp_path
     assert strip(resumed["epochs"]) == strip(straight["epochs"])
 
 
-def test_smoke_training_beats_chance(ci_data, tmp_path: Path) -> None:
-    """Supervised training on the 448 balanced training faces must beat 1/7 on the 112 test faces.
+@pytest.mark.parametrize("method", ["supervised", "adacm"])
+def test_smoke_training_beats_chance(method: str, ci_data, tmp_path: Path) -> None:
+    """A short run from the `cpu` protocol's backbone (dlib's face network) on the 448 balanced
+    training faces (70 labeled for Ada-CM) must beat 1/7 on the 112 test faces.
 
     Bar: the accuracy whose probability under guessing (Binomial(112, 1/7)) is below 0.1%.
     """
-    cfg = replace(SMOKE.config("fer2013_ci", "supervised", 448, seed=0), epochs=4, iters_per_epoch=30)
+    n_labels = 448 if method == "supervised" else 70
+    cfg = replace(SMOKE.config("fer2013_ci", method, n_labels, seed=0, model="dlib_face", init="face", image_size=112),
+                  epochs=4, iters_per_epoch=40)
     result = Trainer(cfg, ci_data, checkpoint_dir=tmp_path, progress=False).fit()
     n = len(ci_data.test)
     bar = 100 * binom.ppf(0.999, n, 1 / 7) / n
-    assert result["summary"]["test_acc_last"] > bar, (result["summary"], bar)
+    # selected on validation: a 4-epoch run on 448 faces still swings by ±10 images between epochs
+    assert result["summary"]["test_acc_best_val"] > bar, (result["summary"], bar)
 
 
 def test_result_records_provenance(ci_data, tmp_path: Path) -> None:

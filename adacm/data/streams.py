@@ -50,4 +50,6 @@ def resize_images(x: np.ndarray, size: int) -> np.ndarray:
     """Resize a uint8 image array once (bilinear), e.g. 48 px faces for a 112 px backbone."""
     if x.shape[1] == size:
         return x
+    if len(x) == 0:
+        return np.zeros((0, size, size, *x.shape[3:]), dtype=x.dtype)
     return np.stack([np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR)) for img in x])

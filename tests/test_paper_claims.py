@@ -1,0 +1,63 @@
+"""The tolerance suite: stored results held against the paper.
+
+* ``paper`` protocol results (the paper's data and schedule, run by users with GPUs) must
+  agree with the reported mean ± std within ``within_tolerance``; none are stored yet, so
+  that test skips, naming what to run.
+* ``cpu`` protocol results are not comparable number-for-number (FER2013 at 48 px, another
+  backbone, 1/10 of the schedule), so the paper's *comparative claims* are checked on them
+  instead. Each claim's outcome under the `cpu` protocol is recorded in ``CPU_OUTCOMES`` — a
+  finding, reported in the README — and the test fails if the stored results stop supporting
+  it, in either direction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adacm import paper
+from adacm.claims import CLAIMS, Claim, evaluate, within_tolerance
+from adacm.protocols import PAPER_DATASET
+from adacm.results import load_results
+from adacm.tables import Aggregate, aggregate
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+CPU_DEFAULT = {"model": "dlib_face", "head_lr_mult": 10.0}
+CPU_RUNS = [r for r in load_results(RESULTS, "cpu")
+            if all(r["config"].get(k) == v for k, v in CPU_DEFAULT.items())]
+PAPER_RUNS = load_results(RESULTS, "paper")
+
+#: claim name → does it hold (A's mean over 3 seeds above B's) under the `cpu` protocol?
+CPU_OUTCOMES: dict[str, bool] = {}
+
+
+def test_tolerance_accepts_agreement_and_rejects_gaps() -> None:
+    reported = paper.Cell(62.36, 1.10)
+    assert within_tolerance(Aggregate(62.0, 1.0, 5), reported)
+    assert not within_tolerance(Aggregate(55.0, 1.0, 5), reported)
+    assert not within_tolerance(Aggregate(40.0, 0.5, 3), reported)
+
+
+def test_paper_protocol_results_within_tolerance() -> None:
+    if not PAPER_RUNS:
+        pytest.skip("no `paper` protocol results stored: run experiments/table2.py --protocol paper on a GPU")
+    for (method, dataset, n), ours in aggregate(PAPER_RUNS).items():
+        cell = paper.reported(2, method, dataset=PAPER_DATASET.get(dataset, dataset), labels=n)
+        if cell is not None:
+            assert within_tolerance(ours, cell), (method, dataset, n, ours, cell)
+
+
+def test_every_claim_has_a_recorded_cpu_outcome() -> None:
+    verdicts = evaluate(CPU_RUNS)
+    assert {v.claim.name for v in verdicts} == set(CPU_OUTCOMES), "record the outcome of every evaluable claim"
+    assert all(v.better.n >= 3 and v.worse.n >= 3 for v in verdicts), "claims are judged over 3 seeds"
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=[c.name for c in CLAIMS])
+def test_cpu_claim_outcome_is_as_recorded(claim: Claim) -> None:
+    verdicts = {v.claim.name: v for v in evaluate(CPU_RUNS, [claim])}
+    if claim.name not in CPU_OUTCOMES:
+        pytest.skip(f"{claim.name}: not evaluated under the cpu protocol")
+    verdict = verdicts[claim.name]
+    assert verdict.holds == CPU_OUTCOMES[claim.name], str(verdict)
