@@ -74,13 +74,13 @@ CLAIMS = [
 ]
 
 
-def evaluate(results: list[dict[str, Any]], claims: list[Claim] = CLAIMS,
-             metric: str = "test_acc_last") -> list[Verdict]:
-    """Verdicts for the claims whose two methods both have stored runs."""
+def evaluate(results: list[dict[str, Any]], claims: list[Claim] = CLAIMS, metric: str = "test_acc_last",
+             min_seeds: int = 3) -> list[Verdict]:
+    """Verdicts for the claims whose two methods both have at least ``min_seeds`` stored runs."""
     agg = aggregate(results, metric)
     out = []
     for c in claims:
         a, b = agg.get((c.better, c.dataset, c.n_labels)), agg.get((c.worse, c.dataset, c.n_labels))
-        if a and b:
+        if a and b and min(a.n, b.n) >= min_seeds:
             out.append(Verdict(c, a, b))
     return out

@@ -19,7 +19,7 @@ from adacm.protocols import get_protocol
 from adacm.runner import run_configs
 from adacm.tables import pilot_table, variant_name
 
-VARIANTS = ["resnet18:scratch", "resnet18:simclr", "dlib_face:face:112", "dlib_face:face:112:10"]
+VARIANTS = ["resnet18:scratch:48", "resnet18:simclr:48", "dlib_face:face:112", "dlib_face:face:112:10"]
 METHODS = ["supervised", "fixmatch", "adacm"]
 
 
