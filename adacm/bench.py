@@ -69,7 +69,8 @@ Run = Callable[[int], object]  # runs n training iterations
 
 
 def suite_config(size: int) -> RunConfig:
-    return get_protocol("cpu").config("fer2013", "adacm", 400, 0, init="scratch", image_size=size)
+    return get_protocol("cpu").config("fer2013", "adacm", 400, 0, model="resnet18", init="scratch", image_size=size,
+                                      head_lr_mult=1.0)
 
 
 def images_per_iteration(cfg: RunConfig) -> int:

@@ -55,9 +55,12 @@ class Protocol:
         """The (dataset, labels) this protocol runs for one of the paper's settings."""
         return self.stand_ins.get(paper_dataset, paper_dataset), self.smoke_labels or n_labels
 
-    def config(self, dataset: str, method: str, n_labels: int, seed: int, **overrides: Any) -> RunConfig:
+    def check_dataset(self, dataset: str) -> None:
         if dataset not in self.datasets:
             raise UserError(f"protocol {self.name!r} runs on {', '.join(self.datasets)}, not {dataset!r}")
+
+    def config(self, dataset: str, method: str, n_labels: int, seed: int, **overrides: Any) -> RunConfig:
+        self.check_dataset(dataset)
         cfg = RunConfig(protocol=self.name, dataset=dataset, method=method, n_labels=n_labels, seed=seed,
                         model=self.model, init=self.init, image_size=self.image_size, epochs=self.epochs,
                         iters_per_epoch=self.iters_per_epoch, ema_decay=self.ema_decay, **self.extra)

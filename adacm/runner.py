@@ -78,6 +78,8 @@ def grid_from_args(args: argparse.Namespace, settings: list[tuple[str, int]] | N
     protocol = get_protocol(args.protocol)
     if args.dataset or args.labels or not settings:
         datasets = args.dataset or list(protocol.default_datasets or protocol.datasets)
+        for dataset in datasets:
+            protocol.check_dataset(dataset)
         settings = [(d, n) for d in datasets for n in (args.labels or protocol.labels.get(d, ()))]
     else:  # the script's settings are the paper's: map them to this protocol's data
         settings = list(dict.fromkeys(protocol.setting(d, n) for d, n in settings))
