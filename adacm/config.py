@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from adacm.errors import UserError
+
 
 #: fields added after the first stored results, with the default that leaves a key unchanged
 ADDED_LATER: dict[str, Any] = {"head_lr_mult": 1.0}
@@ -38,6 +40,24 @@ class RunConfig:
     joint_forward: bool = True
     method_overrides: dict[str, Any] = field(default_factory=dict)
     head_lr_mult: float = 1.0  # learning rate of the linear classifier relative to ``lr``
+
+    def check(self) -> None:
+        """Reject values no run can use, with the fix, before anything trains."""
+        positive = {"learning rate": self.lr, "classifier learning-rate multiplier": self.head_lr_mult}
+        for name, value in positive.items():
+            if not value > 0:
+                raise UserError(f"{name} {value} must be positive")
+        at_least_one = {"epochs": self.epochs, "iterations per epoch": self.iters_per_epoch,
+                        "labeled batch size": self.batch_labeled, "unlabeled batch size": self.batch_unlabeled}
+        for name, value in at_least_one.items():
+            if value < 1:
+                raise UserError(f"{name} {value} must be at least 1")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise UserError(f"EMA decay {self.ema_decay} must lie in [0, 1)")
+        if self.ema_weight_decay < 0:
+            raise UserError(f"EMA weight decay {self.ema_weight_decay} must not be negative")
+        if self.image_size < 8:
+            raise UserError(f"image size {self.image_size} px is too small: use at least 8")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -22,18 +22,24 @@ from sklearn.metrics import silhouette_score
 from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from adacm.data.datasets import _open
+from adacm.data.datasets import array, open_npz
 from adacm.data.streams import resize_images
+from adacm.protocols import PAPER_DATASET
 
 BASIC = (0, 1, 2, 3, 4, 5)  # surprise, fear, disgust, happiness, sadness, anger
-STAND_INS_FOR_RAFDB = ("fer2013",)
+
+
+def trained_on_rafdb(dataset: str) -> bool:
+    """Runs on RAF-DB or a stand-in for it (FER2013, its CI subset) are Table 4's and Fig. 4's."""
+    return PAPER_DATASET.get(dataset) == "rafdb"
 
 
 def load_ckplus_basic(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, str]]:
     """CK+48 images of the six basic expressions: (x, y, subject fold, fingerprint)."""
-    npz, _, fp = _open("ckplus", None)
-    keep = np.isin(npz["y"], BASIC)
-    return resize_images(npz["x"][keep], size), npz["y"][keep].astype(np.int64), npz["fold"][keep], fp
+    npz, _, fp = open_npz("ckplus", None)
+    y = array(npz, "y")
+    keep = np.isin(y, BASIC)
+    return resize_images(array(npz, "x")[keep], size), y[keep].astype(np.int64), array(npz, "fold")[keep], fp
 
 
 def ckplus_report(probs: torch.Tensor, feats: torch.Tensor, y: np.ndarray, folds: np.ndarray, seed: int) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
         return pilot_table(results) + "\n"
     columns = [tuple(c) for c in spec["columns"]]
     table = markdown_table(results, spec["methods"], columns, spec.get("metric", "test_acc_last"),
-                           spec.get("paper_table", 2))
+                           spec.get("paper_table", 2), spec.get("by", "dataset"))
     return table + "\n"
 
 

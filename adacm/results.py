@@ -36,6 +36,8 @@ def save_result(results_dir: Path, experiment: str, result: dict[str, Any]) -> P
 
 
 def load_results(results_dir: Path, protocol: str, experiment: str | None = None) -> list[dict[str, Any]]:
-    """Every stored result of a protocol (optionally of one experiment)."""
+    """Every stored result of a protocol (optionally of one experiment), each run once: a run
+    that two experiments share may be stored under both."""
     pattern = f"{experiment}/*.json" if experiment else "*/*.json"
-    return [json.loads(p.read_text()) for p in sorted((results_dir / protocol).glob(pattern))]
+    runs = (json.loads(p.read_text()) for p in sorted((results_dir / protocol).glob(pattern)))
+    return list({r["key"]: r for r in runs}.values())

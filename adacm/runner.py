@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -38,6 +39,9 @@ def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
                                        "(default: the protocol's)")
     parser.add_argument("--image-size", type=int, help="input side in px (default: the protocol's; dlib_face needs ≥ 103)")
     parser.add_argument("--head-lr-mult", type=float, help="classifier learning rate ÷ lr (default: the protocol's)")
+    parser.add_argument("--lr", type=float, help="Adam's learning rate (default: the protocol's, 5e-4)")
+    parser.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
+                        help="a method option, e.g. --set b=0.9 --set gamma=2 for Ada-CM (repeatable)")
     parser.add_argument("--epochs", type=int, help="override the protocol's epochs")
     parser.add_argument("--iters", type=int, help="override the protocol's iterations per epoch")
     parser.add_argument("--results-dir", type=Path, default=Path("results"), help="results store (default: results/)")
@@ -58,6 +62,17 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not 0 <= i < n:
         raise argparse.ArgumentTypeError(f"--shard {text!r}: need 0 ≤ I < N")
     return i, n
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """'b=0.9' → ('b', 0.9); values are read as JSON where they can be (numbers, true/false)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"--set {text!r} must look like NAME=VALUE, e.g. b=0.9")
+    try:
+        return name.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return name.strip(), value.strip()
 
 
 def in_shard(cfg: RunConfig, shard: tuple[int, int]) -> bool:
@@ -84,9 +99,10 @@ def grid_from_args(args: argparse.Namespace, settings: list[tuple[str, int]] | N
     else:  # the script's settings are the paper's: map them to this protocol's data
         settings = list(dict.fromkeys(protocol.setting(d, n) for d, n in settings))
     seeds = args.seeds if args.seeds is not None else list(protocol.seeds)
-    overrides = {**protocol.variant(args.variant), **fixed, **{k: v for k, v in dict(model=args.model, init=args.init, image_size=args.image_size,
-                                                    head_lr_mult=args.head_lr_mult, epochs=args.epochs, iters_per_epoch=args.iters).items()
-                             if v is not None}}
+    options = dict(model=args.model, init=args.init, image_size=args.image_size, head_lr_mult=args.head_lr_mult,
+                   lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters,
+                   method_overrides=dict(args.set) if args.set else None)
+    overrides = {**protocol.variant(args.variant), **fixed, **{k: v for k, v in options.items() if v is not None}}
     return [protocol.config(dataset, method, n, seed, **overrides)
             for dataset, n in settings for method in args.methods for seed in seeds]
 
@@ -99,6 +115,8 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
     so several processes or machines can share one results store without training twice.
     """
     stored = {cfg.key(): find_result(results_dir, cfg) for cfg in configs} if not rerun else {}
+    to_train = [cfg for cfg in configs if not stored.get(cfg.key()) and in_shard(cfg, shard)]
+    check_configs(configs, [] if dry_run else to_train)
     missing = sum(1 for cfg in configs if not stored.get(cfg.key()))
     print(f"{len(configs)} runs: {len(configs) - missing} stored, {missing} to train", file=sys.stderr, flush=True)
     results = []
@@ -123,6 +141,27 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
               file=sys.stderr, flush=True)
         results.append(result)
     return results
+
+
+def check_configs(configs: list[RunConfig], to_train: list[RunConfig]) -> None:
+    """Everything checkable before training, so that a bad grid fails before its first run and
+    leaves no result behind: hyper-parameters, method options, models and inits for every run;
+    data on disk and label counts for the runs that will train."""
+    from adacm.algorithms import build_algorithm
+    from adacm.data.datasets import NUM_CLASSES, load_dataset
+    from adacm.data.splits import labeled_indices
+    from adacm.models import check_init, check_model
+
+    for cfg in configs:
+        cfg.check()
+        build_algorithm(cfg.method, NUM_CLASSES, cfg.joint_forward, cfg.method_overrides)
+        check_model(cfg.model, cfg.image_size)
+    for dataset in dict.fromkeys(cfg.dataset for cfg in to_train):
+        y = load_dataset(dataset).train.y
+        for n, seed in dict.fromkeys((c.n_labels, c.seed) for c in to_train if c.dataset == dataset):
+            labeled_indices(y, n, seed, dataset, NUM_CLASSES)
+    for model, init in dict.fromkeys((c.model, c.init) for c in to_train):
+        check_init(model, init)
 
 
 def run_table(args: argparse.Namespace, experiment: str, paper_table: int,

@@ -16,7 +16,19 @@ METRICS = {
     "test_acc_last": "test accuracy at the last epoch",
     "test_acc_best_val": "test accuracy at the best-validation epoch",
     "test_acc_best_test_oracle": "best test accuracy over epochs (the paper's practice: selected on the test set)",
+    "ckplus_acc": "CK+ accuracy of the final EMA model (six basic expressions), trained on the RAF-DB stand-in",
+    "ckplus_silhouette": "silhouette score (cosine) of the final model's CK+ features",
+    "ckplus_knn_acc": "subject-disjoint 5-NN accuracy of the final model's CK+ features",
 }
+#: the paper's backbone a model of this suite stands in for (Table 4 columns)
+PAPER_BACKBONE = {"resnet18": "resnet18", "dlib_face": "resnet18", "wrn28_2": "wrn28_2"}
+
+
+def metric_value(result: dict[str, Any], metric: str) -> float | None:
+    """A run's value of ``metric``: a summary field, or ``ckplus_*`` from its CK+ evaluation."""
+    if metric.startswith("ckplus_"):
+        return result.get("cross_dataset", {}).get("ckplus", {}).get(metric.removeprefix("ckplus_"))
+    return result["summary"].get(metric)
 
 
 @dataclass(frozen=True)
@@ -34,33 +46,38 @@ def aggregate(results: Iterable[dict[str, Any]], metric: str = "test_acc_last",
     """Mean ± std of ``metric`` over the runs sharing the ``group`` config fields (i.e. over seeds)."""
     values: dict[tuple[Any, ...], list[float]] = defaultdict(list)
     for r in results:
-        if metric in r["summary"]:
-            values[tuple(r["config"][g] for g in group)].append(r["summary"][metric])
+        value = metric_value(r, metric)
+        if value is not None:
+            values[tuple(r["config"][g] for g in group)].append(value)
     return {k: Aggregate(float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, len(v))
             for k, v in values.items()}
 
 
-def paper_cell(table: int, method: str, dataset: str, n_labels: int) -> str:
-    cell = paper.reported(table, method, dataset=PAPER_DATASET.get(dataset, dataset), labels=n_labels)
+def paper_cell(table: int, method: str, by: str, value: str, n_labels: int) -> str:
+    """The paper's number for a column keyed by dataset (Tables 1-3) or by backbone (Table 4)."""
+    if by == "dataset":
+        cell = paper.reported(table, method, dataset=PAPER_DATASET.get(value, value), labels=n_labels)
+    else:
+        cell = paper.reported(table, method, labels=n_labels, backbone=PAPER_BACKBONE.get(value, value))
     if cell is None:
         return "—"
     return f"{cell.mean:.2f}" + (f" ± {cell.std:.2f}" if cell.std is not None else "")
 
 
 def markdown_table(results: list[dict[str, Any]], methods: list[str], columns: list[tuple[str, int]],
-                   metric: str = "test_acc_last", paper_table: int = 2) -> str:
-    """Rows = methods; per (dataset, labels) column: this suite's mean ± std and the paper's number."""
-    agg = aggregate(results, metric)
+                   metric: str = "test_acc_last", paper_table: int = 2, by: str = "dataset") -> str:
+    """Rows = methods; per (dataset or model, labels) column: this suite's mean ± std and the paper's number."""
+    agg = aggregate(results, metric, group=("method", by, "n_labels"))
+    names = PAPER_DATASET if by == "dataset" else PAPER_BACKBONE
     head = ["Method"]
-    for dataset, n in columns:
-        stand_in = PAPER_DATASET.get(dataset, dataset)
-        head += [f"{dataset} {n} (ours)", f"{stand_in} {n} (paper)"]
+    for value, n in columns:
+        head += [f"{value} {n} (ours)", f"{names.get(value, value)} {n} (paper)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for method in methods:
         row = [f"{paper.METHOD_LABELS.get(method, method)} (`{method}`)"]
-        for dataset, n in columns:
-            a = agg.get((method, dataset, n))
-            row += [str(a) if a else "not run", paper_cell(paper_table, method, dataset, n)]
+        for value, n in columns:
+            a = agg.get((method, value, n))
+            row += [str(a) if a else "not run", paper_cell(paper_table, method, by, value, n)]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 

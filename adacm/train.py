@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from adacm.algorithms import Algorithm, Batch, build_algorithm
 from adacm.config import RunConfig
-from adacm.crossdata import STAND_INS_FOR_RAFDB, ckplus_report, load_ckplus_basic
+from adacm.crossdata import ckplus_report, load_ckplus_basic, trained_on_rafdb
 from adacm.data.augment import to_tensor
 from adacm.data.datasets import NUM_CLASSES, Dataset, load_dataset
 from adacm.data.splits import labeled_indices, split_hash
@@ -129,10 +129,7 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, data: Dataset | None = None, checkpoint_dir: Path | None = None,
                  progress: bool = True) -> None:
-        if cfg.lr <= 0:
-            raise UserError(f"learning rate {cfg.lr} must be positive")
-        if not 0.0 <= cfg.ema_decay < 1.0:
-            raise UserError(f"EMA decay {cfg.ema_decay} must lie in [0, 1)")
+        cfg.check()
         self.cfg = cfg
         self.dist = Distributed.from_env()  # a single process unless started by torchrun
         self.dist.check_batch_sizes(cfg)
@@ -180,6 +177,8 @@ class Trainer:
         os.replace(tmp, self.checkpoint_path)
 
     def try_resume(self) -> bool:
+        for torn in self.checkpoint_path.parent.glob(".checkpoint.*.tmp"):  # left by a writer killed mid-save
+            torn.unlink(missing_ok=True)
         if not self.checkpoint_path.is_file():
             return False
         state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=False)
@@ -226,8 +225,10 @@ class Trainer:
             with autocast(self.cfg, self.device):
                 loss, stats = self.algorithm.loss(self.train_model, batch)
             if not torch.isfinite(loss):
-                raise UserError(f"{self.cfg.run_name()}: loss became {loss.item()} at epoch {self.epoch + 1}; "
-                                f"the last good checkpoint is kept at {self.checkpoint_path}")
+                total = self.cfg.epochs * self.cfg.iters_per_epoch
+                raise UserError(f"{self.cfg.run_name()}: loss became {loss.item()} at step {batch.step + 1} of {total} "
+                                f"(epoch {self.epoch + 1}, iteration {i + 1}); the last good checkpoint (epoch "
+                                f"{self.epoch}) is kept at {self.checkpoint_path}: lower the learning rate or check the data")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -263,7 +264,7 @@ class Trainer:
 
     def cross_dataset(self) -> dict[str, Any]:
         """CK+ evaluation of the final EMA model for runs on the RAF-DB stand-in (Table 4, Fig. 4)."""
-        if self.cfg.dataset not in STAND_INS_FOR_RAFDB:
+        if not trained_on_rafdb(self.cfg.dataset):
             return {}
         x, y, folds, fp = load_ckplus_basic(self.cfg.image_size)
         probs, feats = predict(self.ema.model, x, self.cfg, self.device)

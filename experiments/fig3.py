@@ -33,7 +33,7 @@ def main() -> None:
 
 def fig3(args: argparse.Namespace) -> None:
     base = grid_from_args(args, [("rafdb", 100)])
-    sweeps = {name: [(v, [replace(c, method_overrides={name: v}) for c in base]) for v in values]
+    sweeps = {name: [(v, [replace(c, method_overrides={**c.method_overrides, name: v}) for c in base]) for v in values]
               for name, values in (("b", B_VALUES), ("gamma", GAMMA_VALUES))}
     points: dict[str, list[tuple[float, float, float]]] = {}
     for name, grid in sweeps.items():

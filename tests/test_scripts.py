@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ def test_help(script: Path) -> None:
     ("table1.py", []),
     ("table3.py", []),
     ("fig3.py", ["--figure"]),
+    ("table4.py", []),
 ])
 def test_smoke_grid(script: str, extra: list[str], tmp_path: Path) -> None:
     args = [f"experiments/{script}", "--protocol", "smoke", "--results-dir", str(tmp_path / "results")]
@@ -39,3 +41,7 @@ def test_smoke_grid(script: str, extra: list[str], tmp_path: Path) -> None:
         assert (tmp_path / "fig3.png").stat().st_size > 1000
     else:
         assert "not run" not in out.stdout  # every row of the table was trained
+    if script == "table4.py":  # every run evaluated on CK+ and stored what Table 4 and Fig. 4 need
+        runs = [json.loads(p.read_text()) for p in stored]
+        assert {r["config"]["model"] for r in runs} == {"resnet18", "wrn28_2"} and len(runs) == 8
+        assert all(0 <= r["cross_dataset"]["ckplus"]["acc"] <= 100 and r["cross_dataset"]["ckplus"]["tsne"] for r in runs)

@@ -59,6 +59,8 @@ def build_algorithm(method: str, num_classes: int, joint_forward: bool, override
     base, args = method_args(method)
     args.update(overrides or {})
     cls = METHODS[base][0]
+    if cls is Supervised and args:
+        raise UserError(f"supervised takes no options (got {', '.join(args)}): run it without --set")
     try:
         return cls(num_classes=num_classes, joint_forward=joint_forward, **args) if cls is not Supervised \
             else cls(joint_forward=joint_forward)

@@ -8,6 +8,8 @@ extra unlabeled data, as the paper adds RAF-DB's training set to SFEW.
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -49,20 +51,29 @@ class Dataset:
     groups: np.ndarray | None = None
 
 
-def _open(name: str, root: Path | None) -> tuple[np.lib.npyio.NpzFile, Path, dict[str, str]]:
+def open_npz(name: str, root: Path | None) -> tuple[np.lib.npyio.NpzFile, Path, dict[str, str]]:
     root = data_dir() if root is None else root
     path = root / f"{name}.npz"
     if not path.is_file():
         raise UserError(f"{path} not found: put {name}.npz in the data directory (ADACM_DATA, ./data or ../shared/data)")
     try:
         npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path} is not a readable .npz file ({exc}): re-copy it") from exc
     return npz, path, {path.name: sha256_file(path)}
 
 
+def array(npz: np.lib.npyio.NpzFile, key: str) -> np.ndarray:
+    """One array of a data file, with the fix named when the file is damaged or lacks it."""
+    try:
+        return npz[key]
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise UserError(f"{getattr(npz.fid, 'name', 'a data file')} is damaged or incomplete (reading {key!r}: "
+                        f"{type(exc).__name__}): re-copy it") from exc
+
+
 def _part(npz: np.lib.npyio.NpzFile, mask: np.ndarray) -> Part:
-    return Part(x=np.ascontiguousarray(npz["x"][mask]), y=npz["y"][mask].astype(np.int64))
+    return Part(x=np.ascontiguousarray(array(npz, "x")[mask]), y=array(npz, "y")[mask].astype(np.int64))
 
 
 def load_fer2013(root: Path | None = None, name: str = "fer2013") -> Dataset:
@@ -73,8 +84,8 @@ def load_fer2013(root: Path | None = None, name: str = "fer2013") -> Dataset:
 def load_prepared(name: str, root: Path | None = None) -> Dataset:
     """A dataset stored as ``<data>/<name>.npz`` with keys x, y, split (as ``adacm data prepare`` writes);
     ``val`` is None when the file has no val split."""
-    npz, _, fp = _open(name, root)
-    split = npz["split"]
+    npz, _, fp = open_npz(name, root)
+    split = array(npz, "split")
     has_val = bool((split == "val").any())
     return Dataset(name=name, train=_part(npz, split == "train"), val=_part(npz, split == "val") if has_val else None,
                    test=_part(npz, split == "test"), fingerprint=fp)
@@ -82,8 +93,8 @@ def load_prepared(name: str, root: Path | None = None) -> Dataset:
 
 def load_sfew(root: Path | None = None) -> Dataset:
     """SFEW 2.0: Train (broken crops dropped) for training, Val as test; FER2013 train as extra unlabeled."""
-    npz, _, fp = _open("sfew", root)
-    split, bad = npz["split"], npz["bad_align"]
+    npz, _, fp = open_npz("sfew", root)
+    split, bad = array(npz, "split"), array(npz, "bad_align")
     fer = load_fer2013(root)
     return Dataset(name="sfew", train=_part(npz, (split == "train") & ~bad), val=None,
                    test=_part(npz, split == "val"), extra_unlabeled=fer.train.x,

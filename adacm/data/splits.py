@@ -4,7 +4,9 @@ The official Ada-CM code draws 250 fear labels and (n−250)/6 of every other cl
 global numpy RNG and stores no indices, so its 400-label split is fear-heavy and methods
 never share a split. Here a split is a pure function of (dataset, number of labels, seed):
 ⌊n/C⌋ per class plus the remainder to classes picked by the same seeded generator, and its
-hash is stored in every result.
+hash is stored in every result. A class with fewer images than its share gives all it has
+and the shortfall is spread over the other classes the same way ("water-filling"): the
+paper's 4,000 labels exceed FER2013's 436 disgust images (and RAF-DB's 281 fear images).
 """
 
 from __future__ import annotations
@@ -26,17 +28,33 @@ def labeled_indices(y: np.ndarray, n_labels: int, seed: int, dataset: str, num_c
     """Sorted indices of a class-balanced labeled subset of ``y`` with exactly ``n_labels`` items."""
     if n_labels < num_classes:
         raise UserError(f"--labels {n_labels} is fewer than the {num_classes} classes: ask for at least {num_classes}")
+    sizes = np.bincount(y[y >= 0], minlength=num_classes)[:num_classes]
+    if n_labels > sizes.sum():
+        raise UserError(f"{dataset} has {sizes.sum()} labeled training images in all but --labels {n_labels} "
+                        f"asks for more: ask for at most {sizes.sum()}")
     rng = split_rng(dataset, n_labels, seed)
-    per_class = np.full(num_classes, n_labels // num_classes)
-    per_class[rng.permutation(num_classes)[: n_labels % num_classes]] += 1
-    chosen = []
-    for c in range(num_classes):
-        pool = np.flatnonzero(y == c)
-        if len(pool) < per_class[c]:
-            raise UserError(f"{dataset} has {len(pool)} training images of class {c} but the split needs "
-                            f"{per_class[c]}: ask for fewer labels")
-        chosen.append(rng.permutation(pool)[: per_class[c]])
+    per_class = class_counts(sizes, n_labels, rng.permutation(num_classes))
+    chosen = [rng.permutation(np.flatnonzero(y == c))[: per_class[c]] for c in range(num_classes)]
     return np.sort(np.concatenate(chosen))
+
+
+def class_counts(sizes: np.ndarray, n_labels: int, order: np.ndarray) -> np.ndarray:
+    """Labels per class: equal shares, the remainder to the first classes of ``order``; a class
+    smaller than its share gives all its images and the rest is shared again among the others."""
+    counts = np.zeros(len(sizes), dtype=np.int64)
+    open_classes, remaining = list(order), n_labels
+    while True:
+        base, extra = divmod(remaining, len(open_classes))
+        want = {c: base + (i < extra) for i, c in enumerate(open_classes)}
+        short = [c for c in open_classes if sizes[c] < want[c]]
+        if not short:
+            for c, k in want.items():
+                counts[c] = k
+            return counts
+        for c in short:
+            counts[c] = sizes[c]
+            remaining -= sizes[c]
+            open_classes.remove(c)
 
 
 def split_hash(indices: np.ndarray) -> str:

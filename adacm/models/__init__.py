@@ -25,8 +25,6 @@ BACKBONES = {"resnet18": ResNet18Backbone, "dlib_face": DlibFaceBackbone, "wrn28
 
 def load_state_file(path: Path) -> dict[str, torch.Tensor]:
     """A state dict from a file; accepts {'state_dict': …} wrappers as saved by common trainers."""
-    if not path.is_file():
-        raise UserError(f"pretrained weights {path} not found: give a path to a state dict file")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
@@ -38,17 +36,15 @@ def load_state_file(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def init_state(model: str, init: str) -> tuple[dict[str, torch.Tensor], str, str] | None:
-    """(state dict, sha256, source) of an init name; None for scratch."""
+def init_file(model: str, init: str) -> Path | None:
+    """The weights file an init name stands for (None for scratch and for dlib's converted weights);
+    raises the user's fix when the name does not fit the model or the file is missing."""
     if init == "scratch":
         return None
     if init == "face":
         if model != "dlib_face":
             raise UserError(f"--init face is dlib's face-recognition network: use it with --model dlib_face, not {model}")
-        from adacm.backbones import dlib_face_state_dict
-
-        state, digest = dlib_face_state_dict(cache_dir())
-        return state, digest, "dlib face-recognition ResNet v1"
+        return None
     if init == "msceleb":
         raise UserError("the paper protocol starts from ResNet-18 pretrained on MS-Celeb-1M, which is not shipped: "
                         "pass --init PATH/TO/resnet18_msceleb.pth (a torchvision-style state dict)")
@@ -58,9 +54,44 @@ def init_state(model: str, init: str) -> tuple[dict[str, torch.Tensor], str, str
         path = simclr_weights_path(model)
         if not path.is_file():
             raise UserError(f"no SimCLR backbone at {path}: build it with `adacm pretrain --model {model}`")
-    else:
-        path = Path(init).expanduser()
+        return path
+    path = Path(init).expanduser()
+    if not path.is_file():
+        raise UserError(f"pretrained weights {path} not found: give a path to a state dict file")
+    return path
+
+
+def init_state(model: str, init: str) -> tuple[dict[str, torch.Tensor], str, str] | None:
+    """(state dict, sha256, source) of an init name; None for scratch."""
+    path = init_file(model, init)
+    if init == "face":
+        from adacm.backbones import dlib_face_state_dict
+
+        state, digest = dlib_face_state_dict(cache_dir())
+        return state, digest, "dlib face-recognition ResNet v1"
+    if path is None:
+        return None
     return load_state_file(path), sha256_file(path), str(path)
+
+
+def backbone_class(name: str) -> type[torch.nn.Module]:
+    if name not in BACKBONES:
+        raise UserError(f"unknown model {name!r}: choose one of {', '.join(sorted(BACKBONES))}")
+    return BACKBONES[name]
+
+
+def check_model(name: str, image_size: int) -> None:
+    """Fail before training on a model name or an input size that cannot work."""
+    smallest = getattr(backbone_class(name), "min_input_size", 1)
+    if image_size < smallest:
+        raise UserError(f"{name} needs inputs of at least {smallest} px, not {image_size}: pass --image-size {smallest} or more")
+
+
+def check_init(model: str, init: str) -> None:
+    """Fail before training on an init that does not fit the model or whose file is missing or unreadable."""
+    path = init_file(model, init)
+    if path is not None and init != "simclr":
+        load_state_file(path)  # a user's file: readable and a state dict
 
 
 def build_model(name: str, num_classes: int, init: str = "scratch", dropout: float = 0.5,
@@ -70,9 +101,7 @@ def build_model(name: str, num_classes: int, init: str = "scratch", dropout: flo
     ``calibration`` (unlabeled training images) is handed to backbones that must adapt to the
     data before fine-tuning (dlib's network re-estimates its batch-norm statistics).
     """
-    if name not in BACKBONES:
-        raise UserError(f"unknown model {name!r}: choose one of {', '.join(sorted(BACKBONES))}")
-    backbone = BACKBONES[name]()
+    backbone = backbone_class(name)()
     loaded = init_state(name, init)
     digest = None
     if loaded is not None:
