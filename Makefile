@@ -34,5 +34,9 @@ clean-venv:
 notebooks: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb --update notebooks/*.py
 
+# paper_tables runs once per table; every other notebook once
 figures: notebooks
-	for nb in notebooks/*.ipynb; do $(VENV)/bin/papermill -k python3 --cwd . $$nb /tmp/$$(basename $$nb) || exit 1; done
+	for nb in $(filter-out notebooks/paper_tables.ipynb,$(wildcard notebooks/*.ipynb)); do \
+		$(VENV)/bin/papermill -k python3 --cwd . $$nb /tmp/$$(basename $$nb) || exit 1; done
+	for t in 1 2 3 4; do \
+		$(VENV)/bin/papermill -k python3 --cwd . notebooks/paper_tables.ipynb /tmp/paper_tables_$$t.ipynb -p table $$t || exit 1; done

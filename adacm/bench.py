@@ -208,13 +208,23 @@ def ceiling_run(cfg: RunConfig, device: torch.device) -> Run:
     return run
 
 
-def measure(size: int, iters: int, warmup: int, device: torch.device) -> dict[str, float]:
-    cfg = suite_config(size)
-    images = images_per_iteration(cfg)
+#: the suite's fast-path switches; ``--steps`` measures the suite with each one turned off in turn
+FAST_PATH = {"bf16 autocast": "amp_bf16", "channels_last": "channels_last", "one joint forward": "joint_forward"}
+
+
+def suite_speed(cfg: RunConfig, iters: int, warmup: int, device: torch.device) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, bench_data(EVAL_IMAGES), checkpoint_dir=Path(tmp), progress=False)
-        out = {"suite": images_per_second(suite_run(trainer), iters, warmup, images, device)}
-        del trainer
+        return images_per_second(suite_run(trainer), iters, warmup, images_per_iteration(cfg), device)
+
+
+def measure(size: int, iters: int, warmup: int, device: torch.device, steps: bool = False) -> dict[str, float]:
+    cfg = suite_config(size)
+    images = images_per_iteration(cfg)
+    out = {"suite": suite_speed(cfg, iters, warmup, device)}
+    if steps:
+        for step, field in FAST_PATH.items():
+            out[f"suite without {step}"] = suite_speed(replace(cfg, **{field: False}), iters, warmup, device)
     out["official"] = images_per_second(official_run(cfg, device), iters, warmup, images, device)
     out["ceiling"] = images_per_second(ceiling_run(cfg, device), iters, warmup, images, device)
     out["suite/official"] = out["suite"] / out["official"]
@@ -321,7 +331,7 @@ def run_bench(args: argparse.Namespace) -> None:
     if args.iters < 1 or args.warmup < 0:
         raise UserError(f"--iters {args.iters} must be ≥ 1 and --warmup {args.warmup} ≥ 0")
     device = pick_device()
-    results = {str(size): measure(size, args.iters, args.warmup, device) for size in args.sizes}
+    results = {str(size): measure(size, args.iters, args.warmup, device, args.steps) for size in args.sizes}
     report: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "host": platform.node(),
         "cpu_model": cpu_model(), "device": device_description(device), "threads": torch.get_num_threads(),
@@ -336,6 +346,11 @@ def run_bench(args: argparse.Namespace) -> None:
     print(f"images/s, ResNet-18, {report['settings']['images_per_iteration']} images per iteration; "
           f"{report['device']}, {report['cpu_model']}, torch {torch.__version__}")
     print(format_table(results))
+    for size, r in results.items():
+        for step in FAST_PATH:
+            if f"suite without {step}" in r:
+                print(f"{size} px without {step}: {r[f'suite without {step}']:.1f} images/s "
+                      f"(the step is worth ×{r['suite'] / r[f'suite without {step}']:.2f})")
     if "48" in results:
         met = {k: results["48"][k] >= goal for k, goal in GOAL_48.items()}
         report["goal_48_met"] = met
@@ -360,6 +375,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=3, help="untimed iterations first (default: 3)")
     parser.add_argument("--out", type=Path, default=Path("results/bench"),
                         help="folder for the JSON (default: results/bench)")
+    parser.add_argument("--steps", action="store_true",
+                        help="also measure the suite with each fast-path step (bf16, channels_last, joint forward) off")
     parser.add_argument("--profile", action="store_true",
                         help="also split one epoch of the suite's trainer into parts (slow: a full epoch per size)")
     args = parser.parse_args(argv)

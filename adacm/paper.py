@@ -186,6 +186,10 @@ latter a ResNet-50 with channel attention.
 """
 
 
+#: every table by number, as ``reported`` reads them
+TABLES: Mapping[int, Mapping[tuple, Cell]] = MappingProxyType({1: TABLE1, 2: TABLE2, 3: TABLE3, 4: TABLE4})
+
+
 def reported(
     table: int,
     method: str,

@@ -51,13 +51,14 @@ def curves_by_variant(results: list[dict[str, Any]], variant_of: Any, path: Path
     return save_figure(fig, path)
 
 
-def sweep_figure(points: dict[str, list[tuple[float, float, float]]], defaults: dict[str, float], path: Path) -> Path:
-    """Fig. 3 style: accuracy (mean ± std) against each swept parameter, the default in red."""
+def sweep_figure(points: dict[str, list[tuple[float, Any]]], defaults: dict[str, float], path: Path) -> Path:
+    """Fig. 3 style: accuracy (mean ± std over seeds, an ``Aggregate`` per value) against each swept
+    parameter, the default in red."""
     labels = {"b": "B", "gamma": "γ"}
     fig, axes = plt.subplots(1, len(points), figsize=(4.5 * len(points), 3.5), squeeze=False)
     for ax, (name, pts) in zip(axes[0], points.items()):
-        pts = sorted(pts)
-        x, m, s = (np.array(v) for v in zip(*pts)) if pts else (np.array([]),) * 3
+        pts = sorted(pts, key=lambda p: p[0])
+        x, m, s = (np.array([p[0] for p in pts]), np.array([p[1].mean for p in pts]), np.array([p[1].std for p in pts]))
         ax.errorbar(x, m, yerr=s, fmt="o-", color="tab:blue", capsize=3)
         is_default = np.isclose(x, defaults[name])
         ax.errorbar(x[is_default], m[is_default], yerr=s[is_default], fmt="o", color="red", capsize=3,
@@ -66,4 +67,65 @@ def sweep_figure(points: dict[str, list[tuple[float, float, float]]], defaults: 
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)
         ax.legend()
+    return save_figure(fig, path)
+
+
+def tsne_figure(runs_by_method: dict[str, list[dict[str, Any]]], path: Path, title: str) -> Path:
+    """Fig. 4: one panel per method with the first seed's stored 2-D t-SNE of CK+ features, coloured
+    by expression; each title gives silhouette and subject-disjoint 5-NN accuracy, mean ± std over seeds."""
+    from adacm.data.datasets import CLASSES
+
+    methods = [m for m, runs in runs_by_method.items() if runs]
+    fig, axes = plt.subplots(1, max(1, len(methods)), figsize=(4 * max(1, len(methods)), 4.2), squeeze=False)
+    colours = plt.cm.tab10(np.arange(len(CLASSES)))
+    for ax, method in zip(axes[0], methods):
+        runs = sorted(runs_by_method[method], key=lambda r: r["config"]["seed"])
+        ck = runs[0]["cross_dataset"]["ckplus"]
+        xy, y = np.array(ck["tsne"]), np.array(ck["labels"])
+        for c in np.unique(y):
+            ax.scatter(*xy[y == c].T, s=5, color=colours[c], label=CLASSES[c])
+        summary = []
+        for key, label in (("silhouette", "silhouette"), ("knn_acc", "5-NN %")):
+            v = np.array([r["cross_dataset"]["ckplus"][key] for r in runs])
+            summary.append(f"{label} {v.mean():.3g} ± {v.std(ddof=1) if len(v) > 1 else 0:.2g}")
+        ax.set_title(f"{method} (n={len(runs)})\n" + ", ".join(summary), fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([])
+    axes[0, 0].legend(fontsize=7, markerscale=2)
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def table_chart(results: list[dict[str, Any]], table: int, layout: Any, metric: str, path: Path, title: str) -> Path:
+    """A paper table as bars: one panel per column with stored runs (every column if none has),
+    per method this suite's mean ± std over seeds (filled) beside the paper's reported mean ± std
+    (hatched); a method with no stored run has no bar."""
+    from adacm.paper import METHOD_LABELS
+    from adacm.tables import aggregate, paper_value
+
+    agg = aggregate(results, metric, group=("method", layout.by, "n_labels"))
+    stored = [(v, n) for v, n in layout.columns if any((m, v, n) in agg for m in layout.methods)]
+    columns = stored or layout.columns
+    ncols = min(3, len(columns))
+    nrows = -(-len(columns) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(0.75 * len(layout.methods) * ncols + 1.5, 4.2 * nrows),
+                             squeeze=False, sharey=True)
+    for ax in axes.flat[len(columns):]:
+        ax.set_visible(False)
+    x = np.arange(len(layout.methods))
+    for ax, (value, n) in zip(axes.flat, columns):
+        ours = [agg.get((m, value, n)) for m in layout.methods]
+        theirs = [paper_value(table, m, layout.by, value, n) for m in layout.methods]
+        ax.bar(x - 0.2, [a.mean if a else 0 for a in ours], 0.4, yerr=[a.std if a else 0 for a in ours],
+               color="tab:blue", capsize=3, label="this suite")
+        ax.bar(x + 0.2, [c.mean if c else 0 for c in theirs], 0.4, yerr=[(c.std or 0) if c else 0 for c in theirs],
+               color="white", edgecolor="tab:gray", hatch="//", capsize=3, label="paper")
+        for i, a in enumerate(ours):
+            ax.text(x[i] - 0.2, (a.mean + a.std if a else 0) + 1, f"n={a.n}" if a else "not run", ha="center",
+                    fontsize=6, rotation=90)
+        ax.set_xticks(x, [METHOD_LABELS.get(m, m) for m in layout.methods], rotation=45, ha="right", fontsize=8)
+        ax.set_title(f"{value}, {n} labels", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].set_ylabel("accuracy (%)")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)

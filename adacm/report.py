@@ -19,7 +19,7 @@ from typing import Any
 
 from adacm.paths import REPO_ROOT
 from adacm.results import load_results
-from adacm.tables import markdown_table, pilot_table
+from adacm.tables import default_backbone, markdown_table, matches, pilot_table
 
 BLOCK = re.compile(r"(<!-- generated: (.+?) -->\n)(.*?)(<!-- /generated -->)", flags=re.S)
 
@@ -27,7 +27,9 @@ BLOCK = re.compile(r"(<!-- generated: (.+?) -->\n)(.*?)(<!-- /generated -->)", f
 def select(spec: dict[str, Any], results_dir: Path) -> list[dict[str, Any]]:
     results = load_results(results_dir, spec["protocol"], spec.get("experiment"))
     where = spec.get("where", {})
-    return [r for r in results if all(r["config"].get(k) == v for k, v in where.items())]
+    if where == "default":  # the protocol's default runs: no variant, no sweep, no ablation of the trainer
+        where = default_backbone(spec["protocol"])
+    return [r for r in results if matches(r, where)]
 
 
 def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> str:

@@ -42,6 +42,9 @@ def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
     parser.add_argument("--lr", type=float, help="Adam's learning rate (default: the protocol's, 5e-4)")
     parser.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
                         help="a method option, e.g. --set b=0.9 --set gamma=2 for Ada-CM (repeatable)")
+    parser.add_argument("--separate-forward", action="store_const", const=False, dest="joint_forward",
+                        help="one forward per view (the official code's batch-norm statistics) instead of one "
+                             "joint forward of all views (the `cpu` default)")
     parser.add_argument("--epochs", type=int, help="override the protocol's epochs")
     parser.add_argument("--iters", type=int, help="override the protocol's iterations per epoch")
     parser.add_argument("--results-dir", type=Path, default=Path("results"), help="results store (default: results/)")
@@ -100,7 +103,7 @@ def grid_from_args(args: argparse.Namespace, settings: list[tuple[str, int]] | N
         settings = list(dict.fromkeys(protocol.setting(d, n) for d, n in settings))
     seeds = args.seeds if args.seeds is not None else list(protocol.seeds)
     options = dict(model=args.model, init=args.init, image_size=args.image_size, head_lr_mult=args.head_lr_mult,
-                   lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters,
+                   lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters, joint_forward=args.joint_forward,
                    method_overrides=dict(args.set) if args.set else None)
     overrides = {**protocol.variant(args.variant), **fixed, **{k: v for k, v in options.items() if v is not None}}
     return [protocol.config(dataset, method, n, seed, **overrides)

@@ -53,12 +53,15 @@ def aggregate(results: Iterable[dict[str, Any]], metric: str = "test_acc_last",
             for k, v in values.items()}
 
 
-def paper_cell(table: int, method: str, by: str, value: str, n_labels: int) -> str:
+def paper_value(table: int, method: str, by: str, value: str, n_labels: int) -> paper.Cell | None:
     """The paper's number for a column keyed by dataset (Tables 1-3) or by backbone (Table 4)."""
     if by == "dataset":
-        cell = paper.reported(table, method, dataset=PAPER_DATASET.get(value, value), labels=n_labels)
-    else:
-        cell = paper.reported(table, method, labels=n_labels, backbone=PAPER_BACKBONE.get(value, value))
+        return paper.reported(table, method, dataset=PAPER_DATASET.get(value, value), labels=n_labels)
+    return paper.reported(table, method, labels=n_labels, backbone=PAPER_BACKBONE.get(value, value))
+
+
+def paper_cell(table: int, method: str, by: str, value: str, n_labels: int) -> str:
+    cell = paper_value(table, method, by, value, n_labels)
     if cell is None:
         return "—"
     return f"{cell.mean:.2f}" + (f" ± {cell.std:.2f}" if cell.std is not None else "")
@@ -80,6 +83,60 @@ def markdown_table(results: list[dict[str, Any]], methods: list[str], columns: l
             row += [str(a) if a else "not run", paper_cell(paper_table, method, by, value, n)]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one of the paper's tables maps onto a protocol's stored runs."""
+
+    methods: list[str]
+    columns: list[tuple[str, int]]  # (dataset or model, labels)
+    by: str  # the config field a column's first part names
+    where: dict[str, Any]  # config fields every run of the table has (model fields other than a column's)
+
+
+def paper_layout(table: int, protocol: str) -> Layout:
+    """Rows and columns of the paper's Table ``table`` in a protocol's terms: its stand-in
+    datasets (Tables 1-3), WRN-28-2 for Table 3, and the protocol's backbone for Table 4's ResNet-18."""
+    from adacm.protocols import get_protocol
+
+    proto = get_protocol(protocol)
+    default = default_backbone(protocol)
+    keys = list(paper.TABLES[table])
+    methods = list(dict.fromkeys(k[0] for k in keys))
+    if table == 3:
+        columns = list(dict.fromkeys(proto.setting("rafdb", n) for _, n in keys))
+        return Layout(methods, columns, "dataset", {**default, **WRN})
+    if table == 4:
+        models = {"resnet18": proto.model, "wrn28_2": "wrn28_2"}
+        columns = list(dict.fromkeys((models[b], proto.setting("rafdb", n)[1]) for _, b, n in keys))
+        return Layout(methods, columns, "model", {k: v for k, v in default.items() if k not in WRN})
+    settings = (proto.setting(d, n) for _, d, n in keys)
+    columns = list(dict.fromkeys((d, n) for d, n in settings if d in proto.datasets))
+    return Layout(methods, columns, "dataset", default)
+
+
+#: WRN-28-2 as Tables 3 and 4 train it: from scratch at 32 px, its design size
+WRN = {"model": "wrn28_2", "init": "scratch", "image_size": 32}
+#: the config fields that make a protocol's default run (a run differing in any is a variant or a sweep)
+DEFAULT_FIELDS = ("model", "init", "image_size", "epochs", "iters_per_epoch", "batch_labeled", "batch_unlabeled",
+                  "lr", "ema_decay", "ema_weight_decay", "joint_forward", "head_lr_mult", "method_overrides")
+
+
+def default_backbone(protocol: str) -> dict[str, Any]:
+    """The config fields of a protocol's default run (its backbone, schedule, no method options)."""
+    from adacm.protocols import get_protocol
+
+    proto = get_protocol(protocol)
+    base = proto.config(proto.datasets[0], "supervised", 7, 0).to_dict()
+    return {k: base[k] for k in DEFAULT_FIELDS}
+
+
+def matches(result: dict[str, Any], where: dict[str, Any]) -> bool:
+    """Whether a stored run has every ``where`` field (fields added later read as their default)."""
+    from adacm.config import ADDED_LATER
+
+    return all(result["config"].get(k, ADDED_LATER.get(k)) == v for k, v in where.items())
 
 
 def variant_name(cfg: dict[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """Fig. 3: sensitivity of Ada-CM to B (the margin's peak) and to γ (its growth with epochs).
 
-(a) B ∈ {0.85, 0.9, 0.93, 0.95, 0.97, 0.99} at γ = e; (b) γ ∈ {1.5, 2, e, 3} at B = 0.97.
+(a) B ∈ {0.85, 0.9, 0.93, 0.95, 0.97, 0.99} at γ = e; (b) γ ∈ {1.5, 2, e, 3} at B = 0.97
+(adacm/sweeps.py).
 The paper does not name the setting of its Fig. 3; this script uses Table 1's RAF-DB setting
 (100 labels; FER2013 under the `cpu` protocol). The default (B = 0.97, γ = e) is drawn in red.
 Writes figures/fig3.png and .pdf. Example: python experiments/fig3.py --protocol smoke
@@ -9,18 +10,12 @@ Writes figures/fig3.png and .pdf. Example: python experiments/fig3.py --protocol
 from __future__ import annotations
 
 import argparse
-import math
-from dataclasses import replace
 from pathlib import Path
 
 from adacm.cli import run_cli
 from adacm.plots import sweep_figure
 from adacm.runner import add_grid_args, grid_from_args, run_configs
-from adacm.tables import aggregate
-
-B_VALUES = [0.85, 0.9, 0.93, 0.95, 0.97, 0.99]
-GAMMA_VALUES = [1.5, 2.0, math.e, 3.0]
-DEFAULTS = {"b": 0.97, "gamma": math.e}
+from adacm.sweeps import DEFAULTS, sweep_configs, sweep_points
 
 
 def main() -> None:
@@ -33,18 +28,12 @@ def main() -> None:
 
 def fig3(args: argparse.Namespace) -> None:
     base = grid_from_args(args, [("rafdb", 100)])
-    sweeps = {name: [(v, [replace(c, method_overrides={**c.method_overrides, name: v}) for c in base]) for v in values]
-              for name, values in (("b", B_VALUES), ("gamma", GAMMA_VALUES))}
-    points: dict[str, list[tuple[float, float, float]]] = {}
-    for name, grid in sweeps.items():
-        points[name] = []
-        for value, configs in grid:
-            if value == DEFAULTS[name]:  # the default is the plain Ada-CM run, stored once
-                configs = base
-            results = run_configs(configs, args.results_dir, "fig3", args.rerun, args.dry_run)
-            for a in aggregate(results, args.metric).values():
-                points[name].append((value, a.mean, a.std))
-                print(f"{name} = {value:.3f}: {a}")
+    configs = list(dict.fromkeys(c for grid in sweep_configs(base).values() for _, cs in grid for c in cs))
+    results = run_configs(configs, args.results_dir, "fig3", args.rerun, args.dry_run, args.shard)
+    points = sweep_points(results, base[0].to_dict(), args.metric)
+    for name, pts in points.items():
+        for value, a in pts:
+            print(f"{name} = {value:.3f}: {a}")
     if not args.dry_run:
         print(f"figure: {sweep_figure(points, DEFAULTS, args.figure)}")
 

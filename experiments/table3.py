@@ -6,10 +6,11 @@ Example: python experiments/table3.py --protocol smoke
 """
 
 from adacm.runner import table_main
+from adacm.tables import WRN
 
 METHODS = ["supervised", "meanteacher", "mixmatch", "marginmix", "adacm"]
 
 SETTINGS = [("rafdb", 400), ("rafdb", 1000), ("rafdb", 4000)]
 
 if __name__ == "__main__":
-    table_main(__doc__, "table3", 3, METHODS, SETTINGS, model="wrn28_2", init="scratch", image_size=32)
+    table_main(__doc__, "table3", 3, METHODS, SETTINGS, **WRN)

@@ -16,12 +16,12 @@ import argparse
 
 from adacm.cli import run_cli
 from adacm.runner import add_grid_args, grid_from_args, run_configs
-from adacm.tables import METRICS, markdown_table
+from adacm.tables import METRICS, WRN, markdown_table
 
 METHODS = ["supervised", "mixmatch", "fixmatch", "adacm"]
 SETTINGS = [("rafdb", 100), ("rafdb", 4000)]
 #: Table 4's two backbones: the protocol's own (ResNet-18 or its stand-in) and WRN-28-2 as in Table 3
-BACKBONES = {"default": {}, "wrn28_2": {"model": "wrn28_2", "init": "scratch", "image_size": 32}}
+BACKBONES = {"default": {}, "wrn28_2": WRN}
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ from adacm.data.datasets import CLASSES
 from adacm.paths import REPO_ROOT
 from adacm.plots import curves_by_variant
 from adacm.results import load_results
+from adacm.tables import default_backbone, matches
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
 out = Path(output_dir) if Path(output_dir).is_absolute() else REPO_ROOT / output_dir
@@ -53,24 +54,34 @@ for path in [curves_by_variant(runs, lambda r: f"{r['config']['dataset']} {r['co
     print(path)
 
 # %% [markdown]
-# ## Ada-CM's per-class confidence margin over epochs (first seed of each setting), beside the
-# fixed thresholds of FixMatch (0.95) and Ada-CM's floor T0 = 0.8
+# ## Per-class thresholds over epochs (first seed of each setting): Ada-CM's confidence margin
+# (top row) beside FlexMatch's curriculum thresholds (bottom row, where stored: Table 1 runs), with
+# FixMatch's fixed τ = 0.95 and Ada-CM's floor T0 = 0.8
 
 # %%
-adacm = [r for r in runs if r["config"]["method"] == "adacm" and r["config"]["seed"] == min(
-    x["config"]["seed"] for x in runs if x["config"]["method"] == "adacm")] if any(
-    r["config"]["method"] == "adacm" for r in runs) else []
-fig, axes = plt.subplots(1, max(1, len(adacm)), figsize=(5 * max(1, len(adacm)), 3.5), squeeze=False)
-for ax, r in zip(axes[0], adacm):
-    margins = np.array([e["threshold"] for e in r["epochs"]])
-    epochs = np.arange(1, len(margins) + 1)
-    for c in range(margins.shape[1]):
-        ax.plot(epochs, margins[:, c], marker="o", ms=3, label=CLASSES[c])
-    ax.axhline(0.95, color="k", ls="--", lw=1, label="FixMatch τ=0.95")
-    ax.axhline(0.8, color="grey", ls=":", lw=1, label="T0 = 0.8")
-    ax.set_title(f"{r['config']['dataset']} {r['config']['n_labels']} labels, seed {r['config']['seed']}", fontsize=9)
-    ax.set_xlabel("epoch"), ax.set_ylabel("threshold")
-    ax.set_ylim(0.5, 1.0)
+pool = [r for r in load_results(root, protocol) if matches(r, default_backbone(protocol))]
+settings = sorted({(r["config"]["dataset"], r["config"]["n_labels"]) for r in pool if r["config"]["method"] == "adacm"})
+rows = [m for m in ("adacm", "flexmatch") if any(r["config"]["method"] == m for r in pool)] or ["adacm"]
+fig, axes = plt.subplots(len(rows), max(1, len(settings)), figsize=(5 * max(1, len(settings)), 3.3 * len(rows)),
+                         squeeze=False)
+for j, (dataset, n) in enumerate(settings):
+    for i, method in enumerate(rows):
+        ax = axes[i, j]
+        runs_here = sorted((r for r in pool if r["config"]["method"] == method
+                            and (r["config"]["dataset"], r["config"]["n_labels"]) == (dataset, n)),
+                           key=lambda r: r["config"]["seed"])
+        if runs_here:
+            r = runs_here[0]
+            thresholds = np.array([e["threshold"] for e in r["epochs"]])
+            epochs = np.arange(1, len(thresholds) + 1)
+            for c in range(thresholds.shape[1]):
+                ax.plot(epochs, thresholds[:, c], marker="o", ms=3, label=CLASSES[c])
+        ax.axhline(0.95, color="k", ls="--", lw=1, label="FixMatch τ=0.95")
+        ax.axhline(0.8, color="grey", ls=":", lw=1, label="T0 = 0.8")
+        ax.set_title(f"{method}: {dataset} {n} labels" + (f", seed {runs_here[0]['config']['seed']}" if runs_here
+                                                          else " (not stored)"), fontsize=9)
+        ax.set_xlabel("epoch"), ax.set_ylabel("threshold")
+        ax.set_ylim(0.0 if method == "flexmatch" else 0.5, 1.0)
 axes[0, 0].legend(fontsize=6, ncol=2)
 fig.tight_layout()
 out.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -30,14 +32,11 @@ output_dir = "figures"
 # %%
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import Image
 
-from adacm.data.datasets import CLASSES
 from adacm.paths import REPO_ROOT
+from adacm.plots import tsne_figure
 from adacm.results import load_results
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
@@ -52,24 +51,10 @@ chosen = {m: rs for m, rs in chosen.items() if rs}
 print({m: len(rs) for m, rs in chosen.items()})
 
 # %%
-fig, axes = plt.subplots(1, max(1, len(chosen)), figsize=(4 * max(1, len(chosen)), 4), squeeze=False)
-colours = plt.cm.tab10(np.arange(7))
-for ax, (method, rs) in zip(axes[0], chosen.items()):
-    ck = rs[0]["cross_dataset"]["ckplus"]  # the first seed's embedding
-    xy, y = np.array(ck["tsne"]), np.array(ck["labels"])
-    for c in np.unique(y):
-        ax.scatter(*xy[y == c].T, s=6, color=colours[c], label=CLASSES[c])
-    sil = [r["cross_dataset"]["ckplus"]["silhouette"] for r in rs]
-    knn = [r["cross_dataset"]["ckplus"]["knn_acc"] for r in rs]
-    ax.set_title(f"{method}\nsilhouette {np.mean(sil):.3f}, 5-NN {np.mean(knn):.1f}% (n={len(rs)})", fontsize=9)
-    ax.set_xticks([]), ax.set_yticks([])
-axes[0, 0].legend(fontsize=7, markerscale=2)
-fig.suptitle(f"CK+ features of models trained on FER2013 with {labels} labels ({protocol} protocol)")
-fig.tight_layout()
 out = Path(output_dir) if Path(output_dir).is_absolute() else REPO_ROOT / output_dir
-out.mkdir(parents=True, exist_ok=True)
-fig.savefig(out / "fig4_tsne.png", dpi=110)
-fig.savefig(out / "fig4_tsne.pdf")
+png = tsne_figure(chosen, out / "fig4_tsne", f"CK+ features of models trained on FER2013 with {labels} labels "
+                                             f"({protocol} protocol)")
+Image(png)
 
 # %%
 for method, rs in chosen.items():

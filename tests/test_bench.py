@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_tiny_bench_writes_its_report(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "adacm.bench", "--sizes", "48", "--iters", "2", "--warmup", "1",
+    out = subprocess.run([sys.executable, "-m", "adacm.bench", "--sizes", "48", "--iters", "2", "--warmup", "1", "--steps",
                           "--out", str(tmp_path)], cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
@@ -29,8 +29,10 @@ def test_tiny_bench_writes_its_report(tmp_path: Path) -> None:
             "goal_48", "goal_48_met"} <= set(report)
     assert report["threads"] == 1 and report["settings"]["images_per_iteration"] == 64
     speeds = report["images_per_s"]["48"]
-    assert set(speeds) == {"suite", "official", "ceiling", "suite/official", "suite/ceiling"}
+    steps = {"suite without bf16 autocast", "suite without channels_last", "suite without one joint forward"}
+    assert set(speeds) == {"suite", "official", "ceiling", "suite/official", "suite/ceiling"} | steps
     assert all(v > 0 for v in speeds.values())
+    assert "without one joint forward" in out.stdout
     assert "suite/official" in out.stdout and str(path) in out.stdout
 
 

@@ -26,10 +26,20 @@ def test_source_and_notebook_in_sync(notebook: Path) -> None:
     assert strip(source) == strip(paired), f"run `make notebooks` to re-pair {notebook.name}"
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_and_writes_figures(notebook: Path, tmp_path: Path) -> None:
+#: notebooks run once per value of a parameter (the rest run once with their defaults)
+RUNS = [(nb, []) for nb in NOTEBOOKS if nb.stem != "paper_tables"] + \
+       [(ROOT / "notebooks" / "paper_tables.ipynb", ["-p", "table", str(t)]) for t in (1, 2, 3, 4)]
+
+
+def test_every_paper_table_has_a_chart() -> None:
+    assert (ROOT / "notebooks" / "paper_tables.ipynb") in NOTEBOOKS
+
+
+@pytest.mark.parametrize("notebook,params", RUNS, ids=[p.stem + "".join(a[2:]) for p, a in RUNS])
+def test_notebook_runs_and_writes_figures(notebook: Path, params: list[str], tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "papermill", "-k", "python3", str(notebook), str(tmp_path / "out.ipynb"),
-                          "-p", "output_dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                          "-p", "output_dir", str(tmp_path), *params], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     figures = list(tmp_path.glob("*.png")) + list(tmp_path.glob("*.pdf"))
     assert figures and all(f.stat().st_size > 1000 for f in figures)

@@ -1,0 +1,73 @@
+"""Aggregation of stored runs into the paper's tables, Fig. 3's sweeps and the results store's views."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from adacm.protocols import get_protocol
+from adacm.results import load_results, save_result
+from adacm.sweeps import sweep_configs, sweep_points
+from adacm.tables import default_backbone, markdown_table, matches, metric_value, paper_layout
+
+
+def run(method: str, seed: int, acc: float, n: int = 100, ck: float | None = None, **fields) -> dict:
+    cfg = get_protocol("cpu").config("fer2013", method, n, seed, **fields)
+    out = {"key": cfg.key(), "name": cfg.run_name(), "config": cfg.to_dict(), "summary": {"test_acc_last": acc}}
+    if ck is not None:
+        out["cross_dataset"] = {"ckplus": {"acc": ck}}
+    return out
+
+
+def test_a_run_stored_by_two_experiments_counts_once(tmp_path: Path) -> None:
+    r = run("adacm", 0, 30.0)
+    save_result(tmp_path, "table2", r)
+    save_result(tmp_path, "pilot", r)
+    assert len(load_results(tmp_path, "cpu")) == 1 and len(load_results(tmp_path, "cpu", "pilot")) == 1
+
+
+def test_default_runs_exclude_variants_sweeps_and_trainer_ablations() -> None:
+    default = default_backbone("cpu")
+    assert matches(run("adacm", 0, 1.0), default)
+    assert not matches(run("adacm", 0, 1.0, method_overrides={"b": 0.9}), default)
+    assert not matches(run("adacm", 0, 1.0, joint_forward=False), default)
+    assert not matches(run("adacm", 0, 1.0, model="resnet18", init="simclr", image_size=48), default)
+    old = run("adacm", 0, 1.0, head_lr_mult=1.0)
+    del old["config"]["head_lr_mult"]  # stored before the field existed: reads as its default
+    assert matches(old, {"head_lr_mult": 1.0}) and not matches(old, default)
+
+
+def test_table4_columns_are_backbones_and_its_cells_ckplus_accuracy() -> None:
+    layout = paper_layout(4, "cpu")
+    assert layout.by == "model" and layout.columns == [("wrn28_2", 100), ("wrn28_2", 4000),
+                                                       ("dlib_face", 100), ("dlib_face", 4000)]
+    runs = [run("adacm", s, 30.0, 4000, ck=50.0 + s) for s in range(3)] + [run("supervised", 0, 30.0, 4000)]
+    assert metric_value(runs[0], "ckplus_acc") == 50.0 and metric_value(runs[-1], "ckplus_acc") is None
+    table = markdown_table(runs, layout.methods, layout.columns, "ckplus_acc", 4, "model")
+    row = next(line for line in table.splitlines() if "(`adacm`)" in line).split(" | ")
+    assert row[5:9] == ["not run", "76.92 ± 3.57", "51.00 ± 1.00 (n=3)", "85.32 ± 0.98 |"]  # dlib_face vs resnet18
+    assert "| Baseline (`supervised`) | not run |" in table  # no CK+ evaluation stored: not a number
+
+
+@pytest.mark.parametrize("table,columns", [(1, [("fer2013", 100), ("sfew", 400)]),
+                                           (3, [("fer2013", 400), ("fer2013", 1000), ("fer2013", 4000)])])
+def test_paper_columns_map_to_the_protocols_stand_ins(table: int, columns: list) -> None:
+    layout = paper_layout(table, "cpu")
+    assert layout.columns == columns and layout.methods[0] == "supervised"
+    assert (layout.where["model"] == "wrn28_2") == (table == 3)
+
+
+def test_sweep_points_pick_the_default_run_and_one_value_each() -> None:
+    base = [get_protocol("cpu").config("fer2013", "adacm", 100, s) for s in range(2)]
+    grid = sweep_configs(base)
+    assert [v for v, _ in grid["gamma"]] == [1.5, 2.0, math.e, 3.0]
+    assert dict(grid["b"])[0.97] == base  # the default point is the plain Ada-CM run
+    runs = [run("adacm", s, 30.0 + s) for s in range(2)] + [run("adacm", s, 20.0, method_overrides={"b": 0.9})
+                                                           for s in range(2)]
+    runs.append(run("adacm", 0, 99.0, method_overrides={"b": 0.9}, lr=1e-3))  # another setting: ignored
+    points = sweep_points(runs, base[0].to_dict())
+    b = {v: a for v, a in points["b"]}
+    assert set(b) == {0.9, 0.97} and (b[0.9].mean, b[0.9].n) == (20.0, 2) and b[0.97].mean == 30.5
+    assert [v for v, _ in points["gamma"]] == [math.e]
