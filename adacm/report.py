@@ -19,27 +19,32 @@ from typing import Any
 
 from adacm.paths import REPO_ROOT
 from adacm.results import load_results
-from adacm.tables import default_backbone, markdown_table, matches, pilot_table
+from adacm.tables import default_backbone, markdown_table, matches, paper_layout, pilot_table
 
 BLOCK = re.compile(r"(<!-- generated: (.+?) -->\n)(.*?)(<!-- /generated -->)", flags=re.S)
 
 
-def select(spec: dict[str, Any], results_dir: Path) -> list[dict[str, Any]]:
+def select(spec: dict[str, Any], results_dir: Path, where: dict[str, Any] | str | None = None) -> list[dict[str, Any]]:
     results = load_results(results_dir, spec["protocol"], spec.get("experiment"))
-    where = spec.get("where", {})
+    where = spec.get("where", {}) if where is None else where
     if where == "default":  # the protocol's default runs: no variant, no sweep, no ablation of the trainer
         where = default_backbone(spec["protocol"])
     return [r for r in results if matches(r, where)]
 
 
 def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> str:
-    results = select(spec, results_dir)
+    """One block: the pilot's runs, a paper table laid out as the paper has it under this
+    protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
     if spec.get("kind") == "pilot":
-        return pilot_table(results) + "\n"
+        return pilot_table(select(spec, results_dir)) + "\n"
+    metric = spec.get("metric", "test_acc_last")
+    if spec.get("layout"):
+        layout = paper_layout(spec["paper_table"], spec["protocol"])
+        results = select(spec, results_dir, layout.where)
+        return markdown_table(results, layout.methods, layout.columns, metric, spec["paper_table"], layout.by) + "\n"
     columns = [tuple(c) for c in spec["columns"]]
-    table = markdown_table(results, spec["methods"], columns, spec.get("metric", "test_acc_last"),
-                           spec.get("paper_table", 2), spec.get("by", "dataset"))
-    return table + "\n"
+    return markdown_table(select(spec, results_dir), spec["methods"], columns, metric,
+                          spec.get("paper_table", 2), spec.get("by", "dataset")) + "\n"
 
 
 def update_readme(path: Path = REPO_ROOT / "README.md", results_dir: Path = REPO_ROOT / "results") -> int:

@@ -118,6 +118,11 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
     so several processes or machines can share one results store without training twice.
     """
     stored = {cfg.key(): find_result(results_dir, cfg) for cfg in configs} if not rerun else {}
+    for cfg in configs:
+        if stored.get(cfg.key()) and not made_from_current_weights(stored[cfg.key()], cfg):
+            print(f"{cfg.run_name()}: stored from other {cfg.init} weights (sha256 "
+                  f"{str(stored[cfg.key()]['init_sha256'])[:12]}…); training again", file=sys.stderr, flush=True)
+            stored[cfg.key()] = None
     to_train = [cfg for cfg in configs if not stored.get(cfg.key()) and in_shard(cfg, shard)]
     check_configs(configs, [] if dry_run else to_train)
     missing = sum(1 for cfg in configs if not stored.get(cfg.key()))
@@ -144,6 +149,22 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
               file=sys.stderr, flush=True)
         results.append(result)
     return results
+
+
+def made_from_current_weights(result: dict[str, Any], cfg: RunConfig) -> bool:
+    """Whether a stored run started from the weights file its init names now. An init name like
+    ``simclr`` stays the same when ``adacm pretrain`` continues, so the key cannot tell; the
+    sha256 stored with the run can. Where the file is absent the stored run stands as it is."""
+    from adacm.models import init_file
+    from adacm.paths import sha256_file
+
+    if cfg.init in ("scratch", "face"):  # no file, or dlib's fixed weights
+        return True
+    try:
+        path = init_file(cfg.model, cfg.init)
+    except UserError:
+        return True
+    return path is None or result.get("init_sha256") == sha256_file(path)
 
 
 def check_configs(configs: list[RunConfig], to_train: list[RunConfig]) -> None:

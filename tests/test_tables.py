@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from adacm.paths import sha256_file
 from adacm.protocols import get_protocol
 from adacm.results import load_results, save_result
+from adacm.runner import made_from_current_weights
 from adacm.sweeps import sweep_configs, sweep_points
 from adacm.tables import default_backbone, markdown_table, matches, metric_value, paper_layout
 
@@ -71,3 +73,16 @@ def test_sweep_points_pick_the_default_run_and_one_value_each() -> None:
     b = {v: a for v, a in points["b"]}
     assert set(b) == {0.9, 0.97} and (b[0.9].mean, b[0.9].n) == (20.0, 2) and b[0.97].mean == 30.5
     assert [v for v, _ in points["gamma"]] == [math.e]
+
+
+def test_a_run_from_since_changed_weights_is_trained_again(tmp_path: Path) -> None:
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"first")
+    r = run("adacm", 0, 30.0, init=str(weights))
+    cfg = get_protocol("cpu").config("fer2013", "adacm", 100, 0, init=str(weights))
+    r["init_sha256"] = sha256_file(weights)
+    assert made_from_current_weights(r, cfg)
+    weights.write_bytes(b"second, e.g. after `adacm pretrain` went on")
+    assert not made_from_current_weights(r, cfg)
+    weights.unlink()  # gone: the stored run stands
+    assert made_from_current_weights(r, cfg)

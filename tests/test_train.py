@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import binom
 
+from adacm.algorithms import METHODS
 from adacm.protocols import get_protocol
 from adacm.train import Trainer
 
@@ -42,10 +43,10 @@ def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(ci_data, tmp_path
     assert strip(resumed["epochs"]) == strip(straight["epochs"])
 
 
-@pytest.mark.parametrize("method", ["supervised", "adacm"])
+@pytest.mark.parametrize("method", [*METHODS, "fixmatch@0.5"])
 def test_smoke_training_beats_chance(method: str, ci_data, tmp_path: Path) -> None:
-    """A short run from the `cpu` protocol's backbone (dlib's face network) on the 448 balanced
-    training faces (70 labeled for Ada-CM) must beat 1/7 on the 112 test faces.
+    """A short run of every method from the `cpu` protocol's backbone (dlib's face network) on the
+    448 balanced training faces (70 labeled, all 448 for the Baseline) must beat 1/7 on the 112 test faces.
 
     Bar: the accuracy whose probability under guessing (Binomial(112, 1/7)) is below 0.1%.
     """
