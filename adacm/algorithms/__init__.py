@@ -6,6 +6,7 @@ is one module plus one line here.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from adacm.algorithms.adacm import AdaCM
@@ -64,5 +65,8 @@ def build_algorithm(method: str, num_classes: int, joint_forward: bool, override
     try:
         return cls(num_classes=num_classes, joint_forward=joint_forward, **args) if cls is not Supervised \
             else cls(joint_forward=joint_forward)
-    except (TypeError, ValueError) as exc:
+    except TypeError as exc:
+        options = [n for n in inspect.signature(cls).parameters if n not in ("num_classes", "joint_forward")]
+        raise UserError(f"bad arguments for {method}: {exc}; its options are {', '.join(options)}") from exc
+    except ValueError as exc:
         raise UserError(f"bad arguments for {method}: {exc}") from exc
