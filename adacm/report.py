@@ -36,7 +36,8 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
     """One block: the pilot's runs, a paper table laid out as the paper has it under this
     protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
     if spec.get("kind") == "pilot":
-        return pilot_table(select(spec, results_dir)) + "\n"
+        methods = spec.get("methods")
+        return pilot_table([r for r in select(spec, results_dir) if not methods or r["config"]["method"] in methods]) + "\n"
     metric = spec.get("metric", "test_acc_last")
     if spec.get("layout"):
         layout = paper_layout(spec["paper_table"], spec["protocol"])
