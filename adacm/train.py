@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from adacm.algorithms import Algorithm, Batch, build_algorithm
 from adacm.config import RunConfig
-from adacm.crossdata import ckplus_report, load_ckplus_basic, trained_on_rafdb
+from adacm.crossdata import ckplus_report, load_ckplus, trained_on_rafdb
 from adacm.data.augment import to_tensor
 from adacm.data.datasets import NUM_CLASSES, Dataset, load_dataset
 from adacm.data.splits import labeled_indices, split_hash
@@ -266,9 +266,9 @@ class Trainer:
         """CK+ evaluation of the final EMA model for runs on the RAF-DB stand-in (Table 4, Fig. 4)."""
         if not trained_on_rafdb(self.cfg.dataset):
             return {}
-        x, y, folds, fp = load_ckplus_basic(self.cfg.image_size)
-        probs, feats = predict(self.ema.model, x, self.cfg, self.device)
-        return {"ckplus": {**ckplus_report(probs, feats, y, folds, self.cfg.seed), "data_sha256": fp}}
+        ck = load_ckplus(self.cfg.image_size)
+        probs, feats = predict(self.ema.model, ck.x, self.cfg, self.device)
+        return {"ckplus": {**ckplus_report(probs, feats, ck, self.cfg.seed), "data_sha256": ck.fingerprint}}
 
     def fit(self) -> dict[str, Any]:
         cfg = self.cfg
