@@ -23,7 +23,8 @@ def data_dir() -> Path:
     if env:
         path = Path(env).expanduser()
         if not path.is_dir():
-            raise UserError(f"ADACM_DATA={env} is not a directory: point it at the folder holding fer2013.npz etc.")
+            raise UserError(f"data directory {env} (--data-root or ADACM_DATA) is not a directory: point it at the "
+                            "folder holding fer2013.npz etc.")
         return path
     candidates = [Path("data"), Path("../shared/data"), REPO_ROOT / "data", REPO_ROOT.parent / "shared" / "data"]
     for path in candidates:

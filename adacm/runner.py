@@ -47,6 +47,8 @@ def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
                              "joint forward of all views (the `cpu` default)")
     parser.add_argument("--epochs", type=int, help="override the protocol's epochs")
     parser.add_argument("--iters", type=int, help="override the protocol's iterations per epoch")
+    parser.add_argument("--data-root", type=Path, help="the data directory (default: ADACM_DATA, then ./data, "
+                                                        "then ../shared/data)")
     parser.add_argument("--results-dir", type=Path, default=Path("results"), help="results store (default: results/)")
     parser.add_argument("--metric", default="test_acc_last", choices=sorted(METRICS), help="metric of the printed table")
     parser.add_argument("--rerun", action="store_true", help="train again even if a stored result exists")
@@ -93,6 +95,8 @@ def grid_from_args(args: argparse.Namespace, settings: list[tuple[str, int]] | N
     ``--dataset``/``--labels`` replace them with their cross product. ``fixed``
     are config fields the script sets (e.g. ``model='wrn28_2'``); command-line options win.
     """
+    if getattr(args, "data_root", None) is not None:  # one setting for every reader, as ADACM_DATA is
+        os.environ["ADACM_DATA"] = str(args.data_root)
     protocol = get_protocol(args.protocol)
     if args.dataset or args.labels or not settings:
         datasets = args.dataset or list(protocol.default_datasets or protocol.datasets)
