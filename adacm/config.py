@@ -13,7 +13,6 @@ from typing import Any
 
 from adacm.errors import UserError
 
-
 #: fields added after the first stored results, with the default that leaves a key unchanged
 ADDED_LATER: dict[str, Any] = {"head_lr_mult": 1.0}
 

@@ -26,8 +26,8 @@ from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from adacm.data.datasets import array, open_npz
-from adacm.paths import data_dir
 from adacm.data.streams import resize_images
+from adacm.paths import data_dir
 from adacm.protocols import PAPER_DATASET
 
 BASIC = (0, 1, 2, 3, 4, 5)  # surprise, fear, disgust, happiness, sadness, anger

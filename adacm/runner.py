@@ -20,7 +20,7 @@ from adacm.cli import run_cli
 from adacm.config import RunConfig
 from adacm.errors import UserError
 from adacm.protocols import PROTOCOLS, get_protocol
-from adacm.results import find_result, load_results, save_result
+from adacm.results import find_result, save_result
 from adacm.tables import METRICS, markdown_table
 from adacm.train import Trainer
 

@@ -228,7 +228,8 @@ class Trainer:
                 total = self.cfg.epochs * self.cfg.iters_per_epoch
                 raise UserError(f"{self.cfg.run_name()}: loss became {loss.item()} at step {batch.step + 1} of {total} "
                                 f"(epoch {self.epoch + 1}, iteration {i + 1}); the last good checkpoint (epoch "
-                                f"{self.epoch}) is kept at {self.checkpoint_path}: lower the learning rate or check the data")
+                                f"{self.epoch}) is kept at {self.checkpoint_path}: lower the learning rate or check "
+                                "the data")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()

@@ -3,16 +3,13 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from conftest import Flat
+from torch import nn
 
 from adacm.algorithms import Batch, build_algorithm
 from adacm.errors import UserError
 from adacm.losses import info_nce
 from adacm.models.heads import FERNet
-
-
 
 
 def make_batch(n_views: int, seed: int = 0) -> tuple[nn.Module, Batch]:

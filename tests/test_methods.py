@@ -9,9 +9,8 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from conftest import Flat
+from torch import nn
 
 import adacm.algorithms.mixing as mixing
 from adacm.algorithms import METHODS, Batch, build_algorithm

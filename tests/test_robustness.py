@@ -182,7 +182,8 @@ SMOKE_ARGS = ["--protocol", "smoke", "--methods", "adacm"]
     ("missing init weights", [*SMOKE_ARGS, "--init", "/no/such/weights.pt"], "/no/such/weights.pt not found"),
     ("unreadable init weights", [*SMOKE_ARGS, "--init", truncated_init], "cannot read pretrained weights"),
     ("missing data dir", [*SMOKE_ARGS], "data directory /no/such/dir (--data-root or ADACM_DATA) is not a directory"),
-    ("missing --data-root", [*SMOKE_ARGS, "--data-root", "/no/such/root"], "data directory /no/such/root (--data-root or ADACM_DATA) is not a directory"),
+    ("missing --data-root", [*SMOKE_ARGS, "--data-root", "/no/such/root"],
+     "data directory /no/such/root (--data-root or ADACM_DATA) is not a directory"),
     ("corrupt data file", [*SMOKE_ARGS], "is not a readable .npz file"),
     ("bad shard", ["--shard", "3/2"], "need 0 ≤ I < N"),
 ])

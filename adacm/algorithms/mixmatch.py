@@ -28,8 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from adacm.algorithms.base import Batch, forward_views
-from adacm.algorithms.mixing import (MixupAlgorithm, guess_labels, guess_stats, linear_rampup, one_hot,
-                                     soft_cross_entropy)
+from adacm.algorithms.mixing import MixupAlgorithm, guess_labels, guess_stats, linear_rampup, one_hot, soft_cross_entropy
 
 
 class MixMatch(MixupAlgorithm):

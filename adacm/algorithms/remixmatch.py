@@ -34,8 +34,7 @@ import torch
 from torch import nn
 
 from adacm.algorithms.base import Batch
-from adacm.algorithms.mixing import (MixupAlgorithm, guess_labels, guess_stats, linear_rampup, one_hot,
-                                     soft_cross_entropy)
+from adacm.algorithms.mixing import MixupAlgorithm, guess_labels, guess_stats, linear_rampup, one_hot, soft_cross_entropy
 
 
 class DistributionAlignment:

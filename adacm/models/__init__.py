@@ -84,7 +84,8 @@ def check_model(name: str, image_size: int) -> None:
     """Fail before training on a model name or an input size that cannot work."""
     smallest = getattr(backbone_class(name), "min_input_size", 1)
     if image_size < smallest:
-        raise UserError(f"{name} needs inputs of at least {smallest} px, not {image_size}: pass --image-size {smallest} or more")
+        raise UserError(f"{name} needs inputs of at least {smallest} px, not {image_size}: "
+                        f"pass --image-size {smallest} or more")
 
 
 def check_init(model: str, init: str) -> None:
