@@ -81,7 +81,7 @@ PROTOCOLS: dict[str, Protocol] = {
                       {"rafdb": (100, 400, 2000, 4000), "sfew": (100, 400), "affectnet": (2000, 10000)},
                       seeds=(0, 1, 2, 3, 4), image_size=224, epochs=20, iters_per_epoch=800, ema_decay=0.999,
                       init="msceleb", extra={"joint_forward": False}),
-    "cpu": Protocol("cpu", ("fer2013", "sfew"), {"fer2013": (100, 400), "sfew": (100, 400)},
+    "cpu": Protocol("cpu", ("fer2013", "sfew"), {"fer2013": (100, 400, 4000), "sfew": (100, 400)},
                     seeds=(0, 1, 2), image_size=CPU_VARIANTS["face"]["image_size"], epochs=10, iters_per_epoch=160,
                     ema_decay=0.995, model=CPU_VARIANTS["face"]["model"], init=CPU_VARIANTS["face"]["init"],
                     default_datasets=("fer2013",), stand_ins={"rafdb": "fer2013"}, variants=CPU_VARIANTS,
