@@ -32,9 +32,25 @@ def select(spec: dict[str, Any], results_dir: Path, where: dict[str, Any] | str 
     return [r for r in results if matches(r, where)]
 
 
+def bench_table(results_dir: Path) -> str:
+    """Every stored ``python -m adacm.bench`` report: images/s, the issue's two ratios, the fast-path steps."""
+    lines = ["| date | size | suite | official | ceiling | suite/official | suite/ceiling | each fast-path step is worth |",
+             "|" + "---|" * 8]
+    for path in sorted((results_dir / "bench").glob("bench_*.json")):
+        report = json.loads(path.read_text())
+        for size, r in report["images_per_s"].items():
+            steps = ", ".join(f"{k.removeprefix('suite without ')} ×{r['suite'] / v:.2f}" for k, v in r.items()
+                              if k.startswith("suite without ")) or "—"
+            lines.append(f"| {report['date'][:16]} | {size} px | {r['suite']:.0f} | {r['official']:.0f} | "
+                         f"{r['ceiling']:.0f} | {r['suite/official']:.2f} | {r['suite/ceiling']:.2f} | {steps} |")
+    return "\n".join(lines)
+
+
 def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> str:
-    """One block: the pilot's runs, a paper table laid out as the paper has it under this
+    """One block: the stored benchmarks, the pilot's runs, a paper table laid out as the paper has it under this
     protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
+    if spec.get("kind") == "bench":
+        return bench_table(results_dir) + "\n"
     if spec.get("kind") == "pilot":
         methods = spec.get("methods")
         return pilot_table([r for r in select(spec, results_dir) if not methods or r["config"]["method"] in methods]) + "\n"
