@@ -3,6 +3,8 @@ hand computation, the shared mixing helpers, state round-trips, and the registry
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import copy
 import math
 
@@ -20,7 +22,16 @@ from adacm.models import BACKBONES, build_model
 from adacm.models.heads import FERNet
 from adacm.thresholds import FixedThreshold, FlexMatchThreshold
 
-torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Crafted batches are tiny: one thread is faster, and the rest of the suite keeps its count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 C = 7
 N_POOL = 42  # size of the crafted unlabeled pool that u_index points into (6 per class)
