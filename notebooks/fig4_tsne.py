@@ -38,10 +38,11 @@ from IPython.display import Image
 from adacm.paths import REPO_ROOT
 from adacm.plots import tsne_figure
 from adacm.results import load_results
+from adacm.tables import default_backbone, matches
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
 runs = [r for r in load_results(root, protocol) if r.get("cross_dataset", {}).get("ckplus")
-        and r["config"]["dataset"] == "fer2013"]
+        and r["config"]["dataset"] == "fer2013" and matches(r, default_backbone(protocol))]  # no pilot variants
 available = sorted({r["config"]["n_labels"] for r in runs})
 if labels not in available and available:
     print(f"no CK+ features stored for {labels} labels; using {max(available)} labels (stored: {available})")
