@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from adacm.config import RunConfig
-from adacm.tables import Aggregate, aggregate
+from adacm.tables import Aggregate, aggregate, matches
 
 SWEEPS: dict[str, list[float]] = {"b": [0.85, 0.9, 0.93, 0.95, 0.97, 0.99], "gamma": [1.5, 2.0, math.e, 3.0]}
 DEFAULTS: dict[str, float] = {"b": 0.97, "gamma": math.e}
@@ -35,7 +35,6 @@ def sweep_points(results: list[dict[str, Any]], base: dict[str, Any], metric: st
     for name, values in SWEEPS.items():
         for value in values:
             wanted = {} if value == DEFAULTS[name] else {name: value}
-            runs = [r for r in results if r["config"].get("method_overrides", {}) == wanted
-                    and all(r["config"].get(k) == v for k, v in fixed.items())]
+            runs = [r for r in results if matches(r, {**fixed, "method_overrides": wanted})]
             points[name] += [(value, a) for a in aggregate(runs, metric).values()]
     return points

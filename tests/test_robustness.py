@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from adacm.errors import UserError
+from adacm.paths import data_dir
 from adacm.protocols import get_protocol
 from adacm.results import load_results
 from adacm.train import Trainer
@@ -146,9 +147,7 @@ def run_table2(tmp_path: Path, *args: str, env: dict[str, str] | None = None) ->
 def corrupt_data_dir(tmp_path: Path) -> dict[str, str]:
     folder = tmp_path / "data"
     folder.mkdir()
-    good = (ROOT.parent / "shared" / "data" / "fer2013_ci.npz")
-    source = Path(os.environ.get("ADACM_DATA", "")) / "fer2013_ci.npz" if os.environ.get("ADACM_DATA") else good
-    (folder / "fer2013_ci.npz").write_bytes(source.read_bytes()[:5000])  # truncated
+    (folder / "fer2013_ci.npz").write_bytes((data_dir() / "fer2013_ci.npz").read_bytes()[:5000])  # truncated
     return {"ADACM_DATA": str(folder)}
 
 
