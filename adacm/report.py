@@ -19,7 +19,7 @@ from typing import Any
 
 from adacm.paths import REPO_ROOT
 from adacm.results import load_results
-from adacm.tables import default_backbone, markdown_table, matches, paper_layout, pilot_table
+from adacm.tables import default_backbone, markdown_table, matches, paper_layout, pilot_summary, pilot_table
 
 BLOCK = re.compile(r"(<!-- generated: (.+?) -->\n)(.*?)(<!-- /generated -->)", flags=re.S)
 
@@ -51,9 +51,10 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
     protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
     if spec.get("kind") == "bench":
         return bench_table(results_dir) + "\n"
-    if spec.get("kind") == "pilot":
+    if spec.get("kind") in ("pilot", "pilot_summary"):
         methods = spec.get("methods")
-        return pilot_table([r for r in select(spec, results_dir) if not methods or r["config"]["method"] in methods]) + "\n"
+        runs = [r for r in select(spec, results_dir) if not methods or r["config"]["method"] in methods]
+        return (pilot_table if spec["kind"] == "pilot" else pilot_summary)(runs) + "\n"
     metric = spec.get("metric", "test_acc_last")
     if spec.get("layout"):
         layout = paper_layout(spec["paper_table"], spec["protocol"])

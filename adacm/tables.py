@@ -49,8 +49,11 @@ def aggregate(results: Iterable[dict[str, Any]], metric: str = "test_acc_last",
         value = metric_value(r, metric)
         if value is not None:
             values[tuple(r["config"][g] for g in group)].append(value)
-    return {k: Aggregate(float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, len(v))
-            for k, v in values.items()}
+    return {k: summarise(v) for k, v in values.items()}
+
+
+def summarise(values: list[float]) -> Aggregate:
+    return Aggregate(float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, len(values))
 
 
 def paper_value(table: int, method: str, by: str, value: str, n_labels: int) -> paper.Cell | None:
@@ -145,11 +148,34 @@ def variant_name(cfg: dict[str, Any]) -> str:
     return f"{cfg['model']}:{cfg['init']}:{cfg['image_size']}px{head}"
 
 
+PILOT_METHODS = ("supervised", "fixmatch", "adacm")
+
+
+def pilot_summary(results: list[dict[str, Any]]) -> str:
+    """Per variant, label count and method, mean ± std over seeds: final test accuracy and the last
+    epoch's mask rate and pseudo-label accuracy (subset I), the numbers the backbone is chosen on."""
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in results:
+        groups[(variant_name(r["config"]), r["config"]["n_labels"], r["config"]["method"])].append(r)
+    lines = ["| variant | labels | method | seeds | test acc (last) | mask rate (last epoch) | "
+             "PL acc, subset I (last epoch) |", "|" + "---|" * 7]
+    order = {m: i for i, m in enumerate(PILOT_METHODS)}
+    for (variant, n, method), runs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get(kv[0][2], 9))):
+        def last(key: str) -> str:
+            values = [r["epochs"][-1][key] * 100 for r in runs if key in r["epochs"][-1]]
+            return f"{summarise(values).mean:.2f} ± {summarise(values).std:.2f}%" if values else "—"
+
+        acc = summarise([r["summary"]["test_acc_last"] for r in runs])
+        lines.append(f"| {variant} | {n} | {method} | {acc.n} | {acc.mean:.2f} ± {acc.std:.2f} | {last('mask_rate')} | "
+                     f"{last('pl_acc_masked')} |")
+    return "\n".join(lines)
+
+
 def pilot_table(results: list[dict[str, Any]]) -> str:
     """One row per run: final accuracies, and the last epoch's mask rate and pseudo-label accuracy."""
     lines = ["| variant | labels | method | seed | test acc (last) | test acc (best val) | mask rate (last epoch) | "
              "PL acc, subset I (last epoch) | PL acc, all (last epoch) | min/run |", "|" + "---|" * 10]
-    order = {m: i for i, m in enumerate(("supervised", "fixmatch", "adacm"))}
+    order = {m: i for i, m in enumerate(PILOT_METHODS)}
     for r in sorted(results, key=lambda r: (variant_name(r["config"]), r["config"]["n_labels"],
                                             order.get(r["config"]["method"], 9), r["config"]["seed"])):
         c, last, summary = r["config"], r["epochs"][-1], r["summary"]

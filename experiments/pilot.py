@@ -15,11 +15,13 @@ from pathlib import Path
 from adacm.cli import run_cli
 from adacm.errors import UserError
 from adacm.plots import curves_by_variant
-from adacm.protocols import get_protocol
+from adacm.protocols import Protocol, get_protocol
+from adacm.results import load_results
 from adacm.runner import run_configs
-from adacm.tables import pilot_table, variant_name
+from adacm.tables import matches, pilot_summary, pilot_table, variant_name
 
-VARIANTS = ["resnet18:scratch:48", "resnet18:simclr:48", "dlib_face:face:112", "dlib_face:face:112:10"]
+VARIANTS = ["resnet18:scratch:48", "resnet18:simclr:48", "resnet18:simclr:48:10", "dlib_face:face:112",
+            "dlib_face:face:112:10"]
 METHODS = ["supervised", "fixmatch", "adacm"]
 
 
@@ -55,10 +57,21 @@ def pilot(args: argparse.Namespace) -> None:
     results = run_configs(configs, args.results_dir, "pilot", args.rerun)
     print(pilot_table(results))
     for n in args.labels:
-        path = curves_by_variant([r for r in results if r["config"]["n_labels"] == n],
-                                 lambda r: variant_name(r["config"]), args.figure.with_name(f"{args.figure.name}_{n}"),
-                                 f"Pilot: FER2013, {n} labels, cpu protocol")
+        shown = stored_pilot_runs(protocol, args, n)
+        print(pilot_summary(shown))
+        path = curves_by_variant(shown, lambda r: variant_name(r["config"]),
+                                 args.figure.with_name(f"{args.figure.name}_{n}"),
+                                 f"Pilot: FER2013, {n} labels, cpu protocol (mean over the seeds run)")
         print(f"figure: {path}")
+
+
+def stored_pilot_runs(protocol: Protocol, args: argparse.Namespace, n_labels: int) -> list[dict]:
+    """Every stored run, any seed, of a pilot variant (the default ones and those asked now) at
+    ``n_labels``: re-running one variant redraws the whole figure instead of a figure of that variant alone."""
+    configs = [protocol.config("fer2013", m, n_labels, 0, **parse_variant(v))
+               for v in dict.fromkeys(VARIANTS + args.variants) for m in args.methods]
+    wanted = [{k: v for k, v in cfg.to_dict().items() if k != "seed"} for cfg in configs]
+    return [r for r in load_results(args.results_dir, args.protocol) if any(matches(r, w) for w in wanted)]
 
 
 if __name__ == "__main__":
