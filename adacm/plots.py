@@ -51,6 +51,23 @@ def curves_by_variant(results: list[dict[str, Any]], variant_of: Any, path: Path
     return save_figure(fig, path)
 
 
+def pretrain_curve_figure(meta: dict[str, Any], path: Path) -> Path:
+    """``adacm pretrain``'s record: linear-probe accuracy and SimCLR loss against steps (and minutes)."""
+    curve = meta["curve"]
+    steps = [p["step"] for p in curve]
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    ax.plot(steps, [p["probe_acc"] for p in curve], marker="o", ms=3, color="C0")
+    ax.set_xlabel("SimCLR step (batch of 256 pairs)")
+    ax.set_ylabel("linear probe, FER2013 test (%)", color="C0")
+    ax.grid(alpha=0.3)
+    loss = ax.twinx()
+    loss.plot(steps, [p["loss"] for p in curve], color="C1", alpha=0.7)
+    loss.set_ylabel("InfoNCE loss", color="C1")
+    ax.set_title(f"SimCLR {meta['config']['model']}: {meta['steps']} steps, {meta['train_minutes']:.0f} min of training",
+                 fontsize=10)
+    return save_figure(fig, path)
+
+
 def sweep_figure(points: dict[str, list[tuple[float, Any]]], defaults: dict[str, float], path: Path) -> Path:
     """Fig. 3 style: accuracy (mean ± std over seeds, an ``Aggregate`` per value) against each swept
     parameter, the default in red."""

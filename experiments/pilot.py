@@ -2,9 +2,11 @@
 
 Runs Baseline, FixMatch and Ada-CM from each backbone variant under the `cpu` protocol and
 reports, per variant and label count: final EMA test accuracy, and the last epoch's mask rate
-and pseudo-label accuracy (subset I), with a figure of the per-epoch curves in figures/.
-A variant is MODEL:INIT[:IMAGE_SIZE[:HEAD_LR_MULT]], e.g. dlib_face:face:112:10 (the
-classifier's learning rate ÷ the rest's; 1 by default).
+and pseudo-label accuracy (subset I), per run and as mean ± std over seeds, with a figure of
+the per-epoch curves in figures/ drawn from every stored pilot run at that label count (so
+re-running one variant redraws the whole figure). A variant is
+MODEL:INIT[:IMAGE_SIZE[:HEAD_LR_MULT]], e.g. dlib_face:face:112:10 (the classifier's learning
+rate ÷ the rest's; 1 by default).
 """
 
 from __future__ import annotations
@@ -13,27 +15,9 @@ import argparse
 from pathlib import Path
 
 from adacm.cli import run_cli
-from adacm.errors import UserError
-from adacm.plots import curves_by_variant
-from adacm.protocols import Protocol, get_protocol
-from adacm.results import load_results
+from adacm.pilot import METHODS, VARIANTS, pilot_configs, pilot_figure, stored_pilot_runs
 from adacm.runner import run_configs
-from adacm.tables import matches, pilot_summary, pilot_table, variant_name
-
-VARIANTS = ["resnet18:scratch:48", "resnet18:simclr:48", "resnet18:simclr:48:10", "dlib_face:face:112",
-            "dlib_face:face:112:10"]
-METHODS = ["supervised", "fixmatch", "adacm"]
-
-
-def parse_variant(text: str) -> dict:
-    parts = text.split(":")
-    if len(parts) < 2:
-        raise UserError(f"variant {text!r} must look like MODEL:INIT[:IMAGE_SIZE[:HEAD_LR_MULT]]")
-    out: dict = {"model": parts[0], "init": parts[1]}
-    if len(parts) > 2:
-        out["image_size"] = int(parts[2])
-    out["head_lr_mult"] = float(parts[3]) if len(parts) > 3 else 1.0
-    return out
+from adacm.tables import pilot_summary, pilot_table
 
 
 def main() -> None:
@@ -51,27 +35,14 @@ def main() -> None:
 
 
 def pilot(args: argparse.Namespace) -> None:
-    protocol = get_protocol(args.protocol)
-    configs = [protocol.config("fer2013", m, n, s, **parse_variant(v))
-               for v in args.variants for n in args.labels for m in args.methods for s in args.seeds]
+    configs = pilot_configs(args.protocol, args.variants, args.methods, args.labels, args.seeds)
     results = run_configs(configs, args.results_dir, "pilot", args.rerun)
     print(pilot_table(results))
     for n in args.labels:
-        shown = stored_pilot_runs(protocol, args, n)
+        shown = stored_pilot_runs(args.results_dir, args.protocol, n, list(dict.fromkeys(VARIANTS + args.variants)),
+                                  args.methods)
         print(pilot_summary(shown))
-        path = curves_by_variant(shown, lambda r: variant_name(r["config"]),
-                                 args.figure.with_name(f"{args.figure.name}_{n}"),
-                                 f"Pilot: FER2013, {n} labels, cpu protocol (mean over the seeds run)")
-        print(f"figure: {path}")
-
-
-def stored_pilot_runs(protocol: Protocol, args: argparse.Namespace, n_labels: int) -> list[dict]:
-    """Every stored run, any seed, of a pilot variant (the default ones and those asked now) at
-    ``n_labels``: re-running one variant redraws the whole figure instead of a figure of that variant alone."""
-    configs = [protocol.config("fer2013", m, n_labels, 0, **parse_variant(v))
-               for v in dict.fromkeys(VARIANTS + args.variants) for m in args.methods]
-    wanted = [{k: v for k, v in cfg.to_dict().items() if k != "seed"} for cfg in configs]
-    return [r for r in load_results(args.results_dir, args.protocol) if any(matches(r, w) for w in wanted)]
+        print(f"figure: {pilot_figure(shown, n, args.figure.with_name(f'{args.figure.name}_{n}'))}")
 
 
 if __name__ == "__main__":

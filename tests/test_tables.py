@@ -86,3 +86,25 @@ def test_a_run_from_since_changed_weights_is_trained_again(tmp_path: Path) -> No
     assert not made_from_current_weights(r, cfg)
     weights.unlink()  # gone: the stored run stands
     assert made_from_current_weights(r, cfg)
+
+
+def test_pilot_view_gathers_every_seed_and_experiment_of_the_pilot_variants(tmp_path: Path) -> None:
+    from adacm.pilot import stored_pilot_runs
+    from adacm.tables import pilot_summary
+
+    def pilot_run(method: str, seed: int, acc: float, mask: float | None, **fields) -> dict:
+        r = run(method, seed, acc, 4000, **fields)
+        r["epochs"] = [{"mask_rate": 0.5} if mask is None else {"mask_rate": mask, "pl_acc_masked": 0.8}]
+        return r
+
+    simclr = {"model": "resnet18", "init": "simclr", "image_size": 48, "head_lr_mult": 10.0}
+    save_result(tmp_path, "pilot", pilot_run("adacm", 0, 40.0, 0.1, **simclr))
+    save_result(tmp_path, "pilot", pilot_run("adacm", 1, 44.0, 0.3, **simclr))
+    save_result(tmp_path, "table2", pilot_run("adacm", 0, 50.0, 0.2))  # the default variant is Table 2's
+    save_result(tmp_path, "fig3", pilot_run("adacm", 0, 1.0, 0.2, method_overrides={"b": 0.9}))  # a sweep: not pilot
+    save_result(tmp_path, "pilot", pilot_run("adacm", 0, 1.0, 0.2, **{**simclr, "head_lr_mult": 3.0}))  # not a variant
+    runs = stored_pilot_runs(tmp_path, "cpu", 4000)
+    assert sorted(r["summary"]["test_acc_last"] for r in runs) == [40.0, 44.0, 50.0]
+    rows = pilot_summary(runs).splitlines()
+    assert "| resnet18:simclr:48px, head lr ×10 | 4000 | adacm | 2 | 42.00 ± 2.83 | 20.00 ± 14.14% | 80.00 ± 0.00% |" in rows
+    assert "| dlib_face:face:112px, head lr ×10 | 4000 | adacm | 1 | 50.00 ± 0.00 | 20.00 ± 0.00% | 80.00 ± 0.00% |" in rows
