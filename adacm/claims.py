@@ -16,7 +16,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from adacm import paper
 from adacm.paper import Cell
+from adacm.protocols import PAPER_DATASET
 from adacm.tables import Aggregate, aggregate
 
 PAPER_SEEDS = 5
@@ -42,6 +44,12 @@ class Claim:
     @property
     def name(self) -> str:
         return f"{self.better} > {self.worse} @ {self.dataset} {self.n_labels} ({self.source})"
+
+    def paper_gap(self) -> float | None:
+        """The gap the paper reports (``source`` is "Table N"), in points."""
+        table, dataset = int(self.source.split()[-1]), PAPER_DATASET.get(self.dataset, self.dataset)
+        a, b = (paper.reported(table, m, dataset=dataset, labels=self.n_labels) for m in (self.better, self.worse))
+        return a.mean - b.mean if a and b else None
 
 
 @dataclass(frozen=True)
@@ -101,3 +109,14 @@ def evaluate(results: list[dict[str, Any]], claims: list[Claim] = CLAIMS, metric
         if a and b and min(a.n, b.n) >= min_seeds:
             out.append(Verdict(c, a, b))
     return out
+
+
+def claims_table(verdicts: list[Verdict]) -> str:
+    """One row per evaluated claim: our two means, the gap beside the paper's, and the verdict."""
+    lines = ["| claim | ours: better | ours: worse | gap (ours) | gap (paper) | verdict |", "|" + "---|" * 6]
+    for v in verdicts:
+        gap = v.claim.paper_gap()
+        word = "clearly holds" if v.clear else "holds" if v.holds else "**does not hold**"
+        lines.append(f"| {v.claim.name} | {v.better} | {v.worse} | {v.gap:+.2f} | "
+                     f"{'—' if gap is None else f'{gap:+.2f}'} | {word} |")
+    return "\n".join(lines)

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from adacm.claims import claims_table, evaluate
 from adacm.paths import REPO_ROOT
 from adacm.results import load_results
 from adacm.tables import default_backbone, markdown_table, matches, paper_layout, pilot_summary, pilot_table
@@ -51,6 +52,8 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
     protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
     if spec.get("kind") == "bench":
         return bench_table(results_dir) + "\n"
+    if spec.get("kind") == "claims":  # the paper's comparative claims on the protocol's default runs
+        return claims_table(evaluate(select(spec, results_dir, "default"))) + "\n"
     if spec.get("kind") in ("pilot", "pilot_summary"):
         methods = spec.get("methods")
         runs = [r for r in select(spec, results_dir) if not methods or r["config"]["method"] in methods]

@@ -69,3 +69,13 @@ def test_cpu_claim_outcome_is_as_recorded(claim: Claim) -> None:
         pytest.skip(f"{claim.name}: not evaluated under the cpu protocol")
     verdict = verdicts[claim.name]
     assert verdict.holds == CPU_OUTCOMES[claim.name], str(verdict)
+
+
+def test_claims_table_sets_our_gap_beside_the_papers() -> None:
+    from adacm.claims import TABLE1_CLAIMS, Verdict, claims_table
+
+    sfew_lc = next(c for c in TABLE1_CLAIMS if c.worse == "adacm_lc" and c.dataset == "sfew")
+    assert sfew_lc.paper_gap() == pytest.approx(52.43 - 45.99)
+    table = claims_table([Verdict(sfew_lc, Aggregate(40.0, 1.0, 3), Aggregate(41.5, 0.5, 3))])
+    assert table.splitlines()[-1] == ("| adacm > adacm_lc @ sfew 400 (Table 1) | 40.00 ± 1.00 (n=3) | 41.50 ± 0.50 (n=3) | "
+                                      "-1.50 | +6.44 | **does not hold** |")
