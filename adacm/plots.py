@@ -46,6 +46,9 @@ def curves_by_variant(results: list[dict[str, Any]], variant_of: Any, path: Path
         axes[-1, j].set_xlabel("epoch")
         for i in range(len(PANELS)):
             axes[i, j].grid(alpha=0.3)
+            if not axes[i, j].lines:  # e.g. pseudo-label accuracy where no unlabeled image ever passed
+                axes[i, j].text(0.5, 0.5, "nothing to show", ha="center", va="center", color="grey",
+                                transform=axes[i, j].transAxes)
         axes[0, j].legend(fontsize=7)
     fig.suptitle(title)
     return save_figure(fig, path)

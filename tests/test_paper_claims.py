@@ -38,6 +38,9 @@ CPU_OUTCOMES: dict[str, bool] = {
     "fixmatch > supervised @ fer2013 4000 (Table 2)": False,  # −2.75 pp: τ = 0.95 is never reached
     "adacm > supervised @ fer2013 4000 (Table 2)": True,      # +3.32 pp, clearly
     "adacm > fixmatch @ fer2013 4000 (Table 2)": True,        # +6.06 pp, clearly
+    # Table 1, measured 2026-11-25 (session 3)
+    "adacm > fixmatch@0.5 @ fer2013 100 (Table 1)": False,  # −7.82 pp: a low fixed threshold does best here
+    "adacm > fixmatch@0.8 @ fer2013 100 (Table 1)": False,  # −7.42 pp
 }
 
 
