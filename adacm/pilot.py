@@ -16,11 +16,11 @@ from adacm.errors import UserError
 from adacm.plots import curves_by_variant
 from adacm.protocols import get_protocol
 from adacm.results import load_results
-from adacm.tables import matches, variant_name
+from adacm.tables import PILOT_METHODS, matches, variant_name
 
 VARIANTS = ["resnet18:scratch:48", "resnet18:simclr:48", "resnet18:simclr:48:10", "dlib_face:face:112",
             "dlib_face:face:112:10"]
-METHODS = ["supervised", "fixmatch", "adacm"]
+METHODS = list(PILOT_METHODS)
 DATASET = "fer2013"
 
 

@@ -163,12 +163,16 @@ def pilot_summary(results: list[dict[str, Any]]) -> str:
     for (variant, n, method), runs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get(kv[0][2], 9))):
         def last(key: str) -> str:
             values = [r["epochs"][-1][key] * 100 for r in runs if key in r["epochs"][-1]]
-            return f"{summarise(values).mean:.2f} ± {summarise(values).std:.2f}%" if values else "—"
+            return f"{mean_std(summarise(values))}%" if values else "—"
 
         acc = summarise([r["summary"]["test_acc_last"] for r in runs])
-        lines.append(f"| {variant} | {n} | {method} | {acc.n} | {acc.mean:.2f} ± {acc.std:.2f} | {last('mask_rate')} | "
+        lines.append(f"| {variant} | {n} | {method} | {acc.n} | {mean_std(acc)} | {last('mask_rate')} | "
                      f"{last('pl_acc_masked')} |")
     return "\n".join(lines)
+
+
+def mean_std(a: Aggregate) -> str:
+    return f"{a.mean:.2f} ± {a.std:.2f}"
 
 
 def pilot_table(results: list[dict[str, Any]]) -> str:

@@ -92,9 +92,9 @@ def test_pilot_view_gathers_every_seed_and_experiment_of_the_pilot_variants(tmp_
     from adacm.pilot import stored_pilot_runs
     from adacm.tables import pilot_summary
 
-    def pilot_run(method: str, seed: int, acc: float, mask: float | None, **fields) -> dict:
+    def pilot_run(method: str, seed: int, acc: float, mask: float, **fields) -> dict:
         r = run(method, seed, acc, 4000, **fields)
-        r["epochs"] = [{"mask_rate": 0.5} if mask is None else {"mask_rate": mask, "pl_acc_masked": 0.8}]
+        r["epochs"] = [{"mask_rate": mask, "pl_acc_masked": 0.8}]
         return r
 
     simclr = {"model": "resnet18", "init": "simclr", "image_size": 48, "head_lr_mult": 10.0}
