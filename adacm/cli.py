@@ -75,12 +75,16 @@ def _data_prepare(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from adacm.protocols import CPU_SIMCLR_STEPS
+
     parser = argparse.ArgumentParser(prog="adacm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pretrain", help="label-free SimCLR pretraining of a backbone (resumable, cached in ADACM_CACHE)")
     p.add_argument("--model", default="resnet18")
-    p.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget of this invocation")
-    p.add_argument("--max-steps", type=int, default=2400, help="total steps over all invocations")
+    p.add_argument("--minutes", type=float, default=float("inf"),
+                   help="wall-clock budget of this invocation (default: none; it resumes where it stopped)")
+    p.add_argument("--max-steps", type=int, default=CPU_SIMCLR_STEPS,
+                   help=f"total steps over all invocations (default {CPU_SIMCLR_STEPS}: the cpu protocol's, ~83 min)")
     p.set_defaults(func=_pretrain)
     p = sub.add_parser("backbone", help="convert and cache a pretrained backbone (prints path, sha256, parameters)")
     p.add_argument("name", choices=["dlib-face"])

@@ -1,7 +1,7 @@
 """Table 4: cross-dataset generalisation — trained on the RAF-DB stand-in, tested on CK+.
 
 Rows: Baseline, MixMatch, FixMatch, Ada-CM, trained with 100 and 4,000 labels on the
-protocol's ResNet-18 stand-in (`cpu`: dlib's face network, `paper`: ResNet-18) and on
+protocol's ResNet-18 (`cpu`: SimCLR-pretrained on the training faces, `paper`: MS-Celeb-1M) and on
 WRN-28-2 (from scratch, at Table 3's input size). No checkpoint is kept: every run on the
 RAF-DB stand-in evaluates its final EMA model on CK+ when it ends and stores the accuracy
 (and Fig. 4's features) with its result, so runs stored by Table 2 or Fig. 4 are reused.

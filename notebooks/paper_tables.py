@@ -19,7 +19,7 @@
 # One chart per table: for each of its columns (dataset or backbone, number of labels) and
 # each method, this suite's mean ± std over seeds (filled) beside the paper's reported
 # mean ± std (hatched), from the stored runs of a protocol. Under `cpu` the columns are the
-# protocol's stand-ins (FER2013 for RAF-DB, dlib's face network for ResNet-18; see the README),
+# protocol's stand-ins (FER2013 for RAF-DB, a SimCLR-pretrained ResNet-18 for MS-Celeb-1M's; see the README),
 # so the bars compare orderings, not numbers. Table 4 is CK+ accuracy of the models trained on
 # the RAF-DB stand-in. Run once per table: `papermill notebooks/paper_tables.ipynb out.ipynb -p table 1`
 # (`make figures` runs all four). No training here.

@@ -35,7 +35,7 @@ def test_default_runs_exclude_variants_sweeps_and_trainer_ablations() -> None:
     assert matches(run("adacm", 0, 1.0), default)
     assert not matches(run("adacm", 0, 1.0, method_overrides={"b": 0.9}), default)
     assert not matches(run("adacm", 0, 1.0, joint_forward=False), default)
-    assert not matches(run("adacm", 0, 1.0, model="resnet18", init="simclr", image_size=48), default)
+    assert not matches(run("adacm", 0, 1.0, model="dlib_face", init="face", image_size=112), default)  # a variant
     old = run("adacm", 0, 1.0, head_lr_mult=1.0)
     del old["config"]["head_lr_mult"]  # stored before the field existed: reads as its default
     assert matches(old, {"head_lr_mult": 1.0}) and not matches(old, default)
@@ -44,12 +44,12 @@ def test_default_runs_exclude_variants_sweeps_and_trainer_ablations() -> None:
 def test_table4_columns_are_backbones_and_its_cells_ckplus_accuracy() -> None:
     layout = paper_layout(4, "cpu")
     assert layout.by == "model" and layout.columns == [("wrn28_2", 100), ("wrn28_2", 4000),
-                                                       ("dlib_face", 100), ("dlib_face", 4000)]
+                                                       ("resnet18", 100), ("resnet18", 4000)]
     runs = [run("adacm", s, 30.0, 4000, ck=50.0 + s) for s in range(3)] + [run("supervised", 0, 30.0, 4000)]
     assert metric_value(runs[0], "ckplus_acc") == 50.0 and metric_value(runs[-1], "ckplus_acc") is None
     table = markdown_table(runs, layout.methods, layout.columns, "ckplus_acc", 4, "model")
     row = next(line for line in table.splitlines() if "(`adacm`)" in line).split(" | ")
-    assert row[5:9] == ["not run", "76.92 ± 3.57", "51.00 ± 1.00 (n=3)", "85.32 ± 0.98 |"]  # dlib_face vs resnet18
+    assert row[5:9] == ["not run", "76.92 ± 3.57", "51.00 ± 1.00 (n=3)", "85.32 ± 0.98 |"]  # ours vs the paper's
     assert "| Baseline (`supervised`) | not run |" in table  # no CK+ evaluation stored: not a number
 
 
@@ -97,14 +97,14 @@ def test_pilot_view_gathers_every_seed_and_experiment_of_the_pilot_variants(tmp_
         r["epochs"] = [{"mask_rate": mask, "pl_acc_masked": 0.8}]
         return r
 
-    simclr = {"model": "resnet18", "init": "simclr", "image_size": 48, "head_lr_mult": 10.0}
-    save_result(tmp_path, "pilot", pilot_run("adacm", 0, 40.0, 0.1, **simclr))
-    save_result(tmp_path, "pilot", pilot_run("adacm", 1, 44.0, 0.3, **simclr))
+    face = {"model": "dlib_face", "init": "face", "image_size": 112, "head_lr_mult": 10.0}
+    save_result(tmp_path, "pilot", pilot_run("adacm", 0, 40.0, 0.1, **face))
+    save_result(tmp_path, "pilot", pilot_run("adacm", 1, 44.0, 0.3, **face))
     save_result(tmp_path, "table2", pilot_run("adacm", 0, 50.0, 0.2))  # the default variant is Table 2's
     save_result(tmp_path, "fig3", pilot_run("adacm", 0, 1.0, 0.2, method_overrides={"b": 0.9}))  # a sweep: not pilot
-    save_result(tmp_path, "pilot", pilot_run("adacm", 0, 1.0, 0.2, **{**simclr, "head_lr_mult": 3.0}))  # not a variant
+    save_result(tmp_path, "pilot", pilot_run("adacm", 0, 1.0, 0.2, **{**face, "head_lr_mult": 3.0}))  # not a variant
     runs = stored_pilot_runs(tmp_path, "cpu", 4000)
     assert sorted(r["summary"]["test_acc_last"] for r in runs) == [40.0, 44.0, 50.0]
     rows = pilot_summary(runs).splitlines()
-    assert "| resnet18:simclr:48px, head lr ×10 | 4000 | adacm | 2 | 42.00 ± 2.83 | 20.00 ± 14.14% | 80.00 ± 0.00% |" in rows
-    assert "| dlib_face:face:112px, head lr ×10 | 4000 | adacm | 1 | 50.00 ± 0.00 | 20.00 ± 0.00% | 80.00 ± 0.00% |" in rows
+    assert "| dlib_face:face:112px, head lr ×10 | 4000 | adacm | 2 | 42.00 ± 2.83 | 20.00 ± 14.14% | 80.00 ± 0.00% |" in rows
+    assert "| resnet18:simclr:48px, head lr ×10 | 4000 | adacm | 1 | 50.00 ± 0.00 | 20.00 ± 0.00% | 80.00 ± 0.00% |" in rows
