@@ -18,8 +18,8 @@ from adacm.protocols import get_protocol
 from adacm.results import load_results
 from adacm.tables import PILOT_METHODS, matches, variant_name
 
-VARIANTS = ["resnet18:scratch:48", "resnet18:simclr:48", "resnet18:simclr:48:10", "dlib_face:face:112",
-            "dlib_face:face:112:10"]
+VARIANTS = ["resnet18:scratch:48", "resnet18:scratch:48:10", "resnet18:simclr:48", "resnet18:simclr:48:10",
+            "dlib_face:face:112", "dlib_face:face:112:10"]
 METHODS = list(PILOT_METHODS)
 DATASET = "fer2013"
 
