@@ -70,6 +70,11 @@ def paper_cell(table: int, method: str, by: str, value: str, n_labels: int) -> s
     return f"{cell.mean:.2f}" + (f" ± {cell.std:.2f}" if cell.std is not None else "")
 
 
+def method_label(method: str) -> str:
+    """A table row's name: the paper's label for the method, and the name it is run by."""
+    return f"{paper.METHOD_LABELS.get(method, method)} (`{method}`)"
+
+
 def markdown_table(results: list[dict[str, Any]], methods: list[str], columns: list[tuple[str, int]],
                    metric: str = "test_acc_last", paper_table: int = 2, by: str = "dataset") -> str:
     """Rows = methods; per (dataset or model, labels) column: this suite's mean ± std and the paper's number."""
@@ -80,7 +85,7 @@ def markdown_table(results: list[dict[str, Any]], methods: list[str], columns: l
         head += [f"{value} {n} (ours)", f"{names.get(value, value)} {n} (paper)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for method in methods:
-        row = [f"{paper.METHOD_LABELS.get(method, method)} (`{method}`)"]
+        row = [method_label(method)]
         for value, n in columns:
             a = agg.get((method, value, n))
             row += [str(a) if a else "not run", paper_cell(paper_table, method, by, value, n)]
@@ -168,6 +173,17 @@ def pilot_summary(results: list[dict[str, Any]]) -> str:
         acc = summarise([r["summary"]["test_acc_last"] for r in runs])
         lines.append(f"| {variant} | {n} | {method} | {acc.n} | {mean_std(acc)} | {last('mask_rate')} | "
                      f"{last('pl_acc_masked')} |")
+    return "\n".join(lines)
+
+
+def metrics_table(results: list[dict[str, Any]], methods: list[str], metrics: list[str]) -> str:
+    """Rows = methods, columns = metrics (e.g. Fig. 4's CK+ accuracy, silhouette and 5-NN accuracy):
+    mean ± std over the runs of each method; ``not run`` where none stored the metric."""
+    cells = {metric: {k[0]: a for k, a in aggregate(results, metric, ("method",)).items()} for metric in metrics}
+    lines = ["| Method | " + " | ".join(metrics) + " |", "|" + "---|" * (len(metrics) + 1)]
+    for method in methods:
+        row = [str(cells[metric][method]) if method in cells[metric] else "not run" for metric in metrics]
+        lines.append(f"| {method_label(method)} | " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 

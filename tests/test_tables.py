@@ -53,6 +53,17 @@ def test_table4_columns_are_backbones_and_its_cells_ckplus_accuracy() -> None:
     assert "| Baseline (`supervised`) | not run |" in table  # no CK+ evaluation stored: not a number
 
 
+def test_metrics_table_sets_several_metrics_of_one_setting_side_by_side() -> None:
+    from adacm.tables import metrics_table
+
+    runs = [run("adacm", s, 50.0 + s, 4000, ck=70.0 + 2 * s) for s in range(3)] + [run("supervised", 0, 40.0, 4000)]
+    rows = metrics_table(runs, ["supervised", "adacm", "fixmatch"], ["ckplus_acc", "test_acc_last"]).splitlines()
+    assert rows[0] == "| Method | ckplus_acc | test_acc_last |"
+    assert rows[2] == "| Baseline (`supervised`) | not run | 40.00 ± 0.00 (n=1) |"  # no CK+ evaluation stored
+    assert rows[3] == "| Ada-CM (`adacm`) | 72.00 ± 2.00 (n=3) | 51.00 ± 1.00 (n=3) |"
+    assert rows[4] == "| FixMatch (`fixmatch`) | not run | not run |"
+
+
 @pytest.mark.parametrize("table,columns", [(1, [("fer2013", 100), ("sfew", 400)]),
                                            (3, [("fer2013", 400), ("fer2013", 1000), ("fer2013", 4000)])])
 def test_paper_columns_map_to_the_protocols_stand_ins(table: int, columns: list) -> None:
