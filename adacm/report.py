@@ -20,8 +20,7 @@ from typing import Any
 from adacm.claims import claims_table, evaluate
 from adacm.paths import REPO_ROOT
 from adacm.results import load_results
-from adacm.tables import (default_backbone, markdown_table, matches, metrics_table, paper_layout, pilot_summary,
-                          pilot_table)
+from adacm.tables import default_backbone, markdown_table, matches, metrics_table, paper_layout, pilot_summary, pilot_table
 
 BLOCK = re.compile(r"(<!-- generated: (.+?) -->\n)(.*?)(<!-- /generated -->)", flags=re.S)
 
