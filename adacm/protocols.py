@@ -7,9 +7,9 @@
             pretrained label-free by SimCLR on the training faces (``adacm pretrain``, 5,040
             steps; chosen by the pilot over dlib's face-recognition ResNet and a scratch
             ResNet-18) on the 48 px grey faces, the classifier's lr ×10; 10 epochs × 160
-            iterations (1,600 steps instead of 16,000); EMA decay 0.995 so that the EMA's horizon stays ≈1.25
-            epochs as with 0.999 at 800 iterations; one joint forward over all views (one
-            batch-norm pass); 3 seeds.
+            iterations (1,600 steps instead of 16,000); EMA decay 0.995 so that the EMA's
+            horizon stays ≈1.25 epochs as with 0.999 at 800 iterations; one joint forward over
+            all views (one batch-norm pass); 3 seeds.
 ``smoke``  — the 672-image class-balanced FER2013 subset; seconds per run; for tests and CI.
 """
 
