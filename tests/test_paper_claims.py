@@ -45,6 +45,14 @@ CPU_OUTCOMES: dict[str, bool] = {
     "adacm > flexmatch @ fer2013 100 (Table 1)": False,     # −2.91 pp
     "adacm > adacm_lu @ fer2013 100 (Table 1)": False,      # −1.21 pp: Lc does not help
     "adacm > adacm_lc @ fer2013 100 (Table 1)": True,       # +1.47 pp
+    # Table 1 at SFEW 400 labels, measured 2026-11-25 (session 5); every gap within the spreads
+    "adacm > supervised @ sfew 400 (Table 1)": True,      # +1.70 pp
+    "adacm > fixmatch@0.5 @ sfew 400 (Table 1)": False,   # −0.77 pp
+    "adacm > fixmatch@0.8 @ sfew 400 (Table 1)": False,   # −0.93 pp
+    "adacm > fixmatch @ sfew 400 (Table 1)": False,       # ±0.00: an exact tie (same correct count over 3 seeds)
+    "adacm > flexmatch @ sfew 400 (Table 1)": True,       # +0.08 pp
+    "adacm > adacm_lu @ sfew 400 (Table 1)": True,        # +0.54 pp
+    "adacm > adacm_lc @ sfew 400 (Table 1)": True,        # +3.17 pp
 }
 
 
