@@ -14,7 +14,7 @@ from typing import Any
 from adacm.errors import UserError
 
 #: fields added after the first stored results, with the default that leaves a key unchanged
-ADDED_LATER: dict[str, Any] = {"head_lr_mult": 1.0}
+ADDED_LATER: dict[str, Any] = {"head_lr_mult": 1.0, "bn_momentum": None}
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class RunConfig:
     joint_forward: bool = True
     method_overrides: dict[str, Any] = field(default_factory=dict)
     head_lr_mult: float = 1.0  # learning rate of the linear classifier relative to ``lr``
+    bn_momentum: float | None = None  # batch-norm momentum of backbones that take one (WRN-28-2); None: its own
 
     def check(self) -> None:
         """Reject values no run can use, with the fix, before anything trains."""
@@ -55,6 +56,8 @@ class RunConfig:
             raise UserError(f"EMA decay {self.ema_decay} must lie in [0, 1)")
         if self.ema_weight_decay < 0:
             raise UserError(f"EMA weight decay {self.ema_weight_decay} must not be negative")
+        if self.bn_momentum is not None and not 0.0 < self.bn_momentum <= 1.0:
+            raise UserError(f"batch-norm momentum {self.bn_momentum} must lie in (0, 1]")
         if self.image_size < 8:
             raise UserError(f"image size {self.image_size} px is too small: use at least 8")
 

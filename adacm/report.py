@@ -64,7 +64,7 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
     metric = spec.get("metric", "test_acc_last")
     if spec.get("layout"):
         layout = paper_layout(spec["paper_table"], spec["protocol"])
-        results = select(spec, results_dir, layout.where)
+        results = [r for r in select(spec, results_dir, {}) if layout.admits(r)]
         return markdown_table(results, layout.methods, layout.columns, metric, spec["paper_table"], layout.by) + "\n"
     columns = [tuple(c) for c in spec["columns"]]
     return markdown_table(select(spec, results_dir), spec["methods"], columns, metric,

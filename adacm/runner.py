@@ -183,7 +183,7 @@ def check_configs(configs: list[RunConfig], to_train: list[RunConfig]) -> None:
     for cfg in configs:
         cfg.check()
         build_algorithm(cfg.method, NUM_CLASSES, cfg.joint_forward, cfg.method_overrides)
-        check_model(cfg.model, cfg.image_size)
+        check_model(cfg.model, cfg.image_size, cfg.bn_momentum)
     for dataset in dict.fromkeys(cfg.dataset for cfg in to_train):
         y = load_dataset(dataset).train.y
         for n, seed in dict.fromkeys((c.n_labels, c.seed) for c in to_train if c.dataset == dataset):

@@ -100,43 +100,47 @@ class Layout:
     methods: list[str]
     columns: list[tuple[str, int]]  # (dataset or model, labels)
     by: str  # the config field a column's first part names
-    where: dict[str, Any]  # config fields every run of the table has (model fields other than a column's)
+    backbones: tuple[dict[str, Any], ...]  # a run of the table has every field of one of these (its backbone's)
+
+    def admits(self, result: dict[str, Any]) -> bool:
+        return any(matches(result, where) for where in self.backbones)
 
 
 def paper_layout(table: int, protocol: str) -> Layout:
     """Rows and columns of the paper's Table ``table`` in a protocol's terms: its stand-in
-    datasets (Tables 1-3), WRN-28-2 for Table 3, and the protocol's backbone for Table 4's ResNet-18."""
+    datasets (Tables 1-3), WRN-28-2 for Table 3, and the protocol's backbone and WRN-28-2 for Table 4."""
     from adacm.protocols import get_protocol
 
     proto = get_protocol(protocol)
-    default = default_backbone(protocol)
     keys = list(paper.TABLES[table])
     methods = list(dict.fromkeys(k[0] for k in keys))
     if table == 3:
         columns = list(dict.fromkeys(proto.setting("rafdb", n) for _, n in keys))
-        return Layout(methods, columns, "dataset", {**default, **WRN})
+        return Layout(methods, columns, "dataset", (default_backbone(protocol, **WRN),))
     if table == 4:
         models = {"resnet18": proto.model, "wrn28_2": "wrn28_2"}
         columns = list(dict.fromkeys((models[b], proto.setting("rafdb", n)[1]) for _, b, n in keys))
-        return Layout(methods, columns, "model", {k: v for k, v in default.items() if k not in WRN})
+        return Layout(methods, columns, "model", (default_backbone(protocol), default_backbone(protocol, **WRN)))
     settings = (proto.setting(d, n) for _, d, n in keys)
     columns = list(dict.fromkeys((d, n) for d, n in settings if d in proto.datasets))
-    return Layout(methods, columns, "dataset", default)
+    return Layout(methods, columns, "dataset", (default_backbone(protocol),))
 
 
 #: WRN-28-2 as Tables 3 and 4 train it: from scratch at 32 px, its design size
 WRN = {"model": "wrn28_2", "init": "scratch", "image_size": 32}
 #: the config fields that make a protocol's default run (a run differing in any is a variant or a sweep)
-DEFAULT_FIELDS = ("model", "init", "image_size", "epochs", "iters_per_epoch", "batch_labeled", "batch_unlabeled",
-                  "lr", "ema_decay", "ema_weight_decay", "joint_forward", "head_lr_mult", "method_overrides")
+DEFAULT_FIELDS = ("model", "init", "image_size", "bn_momentum", "epochs", "iters_per_epoch", "batch_labeled",
+                  "batch_unlabeled", "lr", "ema_decay", "ema_weight_decay", "joint_forward", "head_lr_mult",
+                  "method_overrides")
 
 
-def default_backbone(protocol: str) -> dict[str, Any]:
-    """The config fields of a protocol's default run (its backbone, schedule, no method options)."""
+def default_backbone(protocol: str, **backbone: Any) -> dict[str, Any]:
+    """The config fields of a protocol's default run (its backbone, schedule, no method options);
+    ``backbone`` names another backbone (e.g. ``**WRN``), which gets the protocol's settings for it."""
     from adacm.protocols import get_protocol
 
     proto = get_protocol(protocol)
-    base = proto.config(proto.datasets[0], "supervised", 7, 0).to_dict()
+    base = proto.config(proto.datasets[0], "supervised", 7, 0, **backbone).to_dict()
     return {k: base[k] for k in DEFAULT_FIELDS}
 
 

@@ -140,7 +140,8 @@ class Trainer:
         self.rng = np.random.default_rng([cfg.seed, 0xADAC])
         pool = self.data.x_u if len(self.data.x_u) else self.data.x_l  # label-free statistics for dlib's BN
         calibration = to_tensor(pool[:: max(1, len(pool) // 512)][:512])
-        model, self.init_sha256 = build_model(cfg.model, NUM_CLASSES, cfg.init, calibration=calibration)
+        model, self.init_sha256 = build_model(cfg.model, NUM_CLASSES, cfg.init, calibration=calibration,
+                                                  bn_momentum=cfg.bn_momentum)
         self.model = model.to(self.device)
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)

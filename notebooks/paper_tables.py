@@ -38,13 +38,13 @@ from IPython.display import Image
 from adacm.paths import REPO_ROOT
 from adacm.plots import table_chart
 from adacm.results import load_results
-from adacm.tables import markdown_table, matches, paper_layout
+from adacm.tables import markdown_table, paper_layout
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
 out = Path(output_dir) if Path(output_dir).is_absolute() else REPO_ROOT / output_dir
 layout = paper_layout(table, protocol)
 metric = "ckplus_acc" if table == 4 else "test_acc_last"
-runs = [r for r in load_results(root, protocol) if matches(r, layout.where)]
+runs = [r for r in load_results(root, protocol) if layout.admits(r)]
 print(markdown_table(runs, layout.methods, layout.columns, metric, table, layout.by))
 
 # %%

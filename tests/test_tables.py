@@ -12,7 +12,7 @@ from adacm.protocols import get_protocol
 from adacm.results import load_results, save_result
 from adacm.runner import made_from_current_weights
 from adacm.sweeps import sweep_configs, sweep_points
-from adacm.tables import default_backbone, markdown_table, matches, metric_value, paper_layout
+from adacm.tables import WRN, default_backbone, markdown_table, matches, metric_value, paper_layout
 
 
 def run(method: str, seed: int, acc: float, n: int = 100, ck: float | None = None, **fields) -> dict:
@@ -53,6 +53,19 @@ def test_table4_columns_are_backbones_and_its_cells_ckplus_accuracy() -> None:
     assert "| Baseline (`supervised`) | not run |" in table  # no CK+ evaluation stored: not a number
 
 
+def test_table4_takes_each_backbone_as_the_protocol_trains_it() -> None:
+    """The ResNet-18 columns hold the protocol's default start only (not a pilot's scratch variant),
+    the WRN-28-2 columns WRN-28-2 with the protocol's settings for it (cpu: batch-norm momentum 0.01)."""
+    layout = paper_layout(4, "cpu")
+    assert layout.admits(run("adacm", 0, 30.0, 4000)) and layout.admits(run("adacm", 0, 30.0, 4000, **WRN))
+    assert run("adacm", 0, 30.0, 4000, **WRN)["config"]["bn_momentum"] == 0.01
+    assert not layout.admits(run("adacm", 0, 30.0, 4000, init="scratch"))  # a pilot variant
+    assert not layout.admits(run("adacm", 0, 30.0, 4000, **WRN, bn_momentum=0.001))  # another WRN setting
+    resnet = run("adacm", 0, 30.0, 4000)
+    del resnet["config"]["bn_momentum"]  # stored before the field existed: reads as its default
+    assert layout.admits(resnet) and resnet["key"] == get_protocol("cpu").config("fer2013", "adacm", 4000, 0).key()
+
+
 def test_metrics_table_sets_several_metrics_of_one_setting_side_by_side() -> None:
     from adacm.tables import metrics_table
 
@@ -69,7 +82,7 @@ def test_metrics_table_sets_several_metrics_of_one_setting_side_by_side() -> Non
 def test_paper_columns_map_to_the_protocols_stand_ins(table: int, columns: list) -> None:
     layout = paper_layout(table, "cpu")
     assert layout.columns == columns and layout.methods[0] == "supervised"
-    assert (layout.where["model"] == "wrn28_2") == (table == 3)
+    assert ([b["model"] for b in layout.backbones] == ["wrn28_2"]) == (table == 3)
 
 
 def test_sweep_points_pick_the_default_run_and_one_value_each() -> None:

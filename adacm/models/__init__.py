@@ -80,8 +80,18 @@ def backbone_class(name: str) -> type[torch.nn.Module]:
     return BACKBONES[name]
 
 
-def check_model(name: str, image_size: int) -> None:
-    """Fail before training on a model name or an input size that cannot work."""
+def backbone_options(name: str, bn_momentum: float | None) -> dict[str, float]:
+    """The constructor options of backbone ``name`` (a batch-norm momentum only where it takes one)."""
+    if bn_momentum is None:
+        return {}
+    if not hasattr(backbone_class(name), "bn_momentum"):
+        raise UserError(f"{name} takes no batch-norm momentum (only wrn28_2 does): drop bn_momentum")
+    return {"bn_momentum": bn_momentum}
+
+
+def check_model(name: str, image_size: int, bn_momentum: float | None = None) -> None:
+    """Fail before training on a model name, an input size or an option that cannot work."""
+    backbone_options(name, bn_momentum)
     smallest = getattr(backbone_class(name), "min_input_size", 1)
     if image_size < smallest:
         raise UserError(f"{name} needs inputs of at least {smallest} px, not {image_size}: "
@@ -96,13 +106,14 @@ def check_init(model: str, init: str) -> None:
 
 
 def build_model(name: str, num_classes: int, init: str = "scratch", dropout: float = 0.5,
-                calibration: torch.Tensor | None = None) -> tuple[FERNet, str | None]:
+                calibration: torch.Tensor | None = None, bn_momentum: float | None = None) -> tuple[FERNet, str | None]:
     """Build ``name`` with the Ada-CM head and load ``init``; returns (model, weights sha256).
 
     ``calibration`` (unlabeled training images) is handed to backbones that must adapt to the
     data before fine-tuning (dlib's network re-estimates its batch-norm statistics).
+    ``bn_momentum`` replaces the backbone's own batch-norm momentum (None keeps it).
     """
-    backbone = backbone_class(name)()
+    backbone = backbone_class(name)(**backbone_options(name, bn_momentum))
     loaded = init_state(name, init)
     digest = None
     if loaded is not None:

@@ -51,8 +51,9 @@ class WRN28_2(nn.Module):
     """WRN-28-2 up to global average pooling; input RGB in [0,1], normalised inside."""
 
     feature_dim = 128
+    bn_momentum = 0.001  # the reference's default (TensorFlow decay 0.999)
 
-    def __init__(self, depth: int = 28, widen: int = 2, bn_momentum: float = 0.001, slope: float = 0.1) -> None:
+    def __init__(self, depth: int = 28, widen: int = 2, bn_momentum: float = bn_momentum, slope: float = 0.1) -> None:
         super().__init__()
         if (depth - 4) % 6:
             raise ValueError(f"WRN depth {depth} must be 6n + 4")
