@@ -477,3 +477,19 @@ def test_wrn28_2_parameters_and_shapes() -> None:
     other = BACKBONES["wrn28_2"]()
     assert other.load_pretrained_state(backbone.torchvision_state()) == ([], [])
     assert all(torch.equal(a, b) for a, b in zip(other.state_dict().values(), backbone.state_dict().values()))
+
+
+def test_batchnorm_momentum_is_set_where_a_backbone_takes_one() -> None:
+    """`cpu` runs WRN-28-2 with momentum 0.01 (protocols.py); other backbones refuse the option."""
+    from adacm.errors import UserError
+    from adacm.protocols import get_protocol
+
+    model, _ = build_model("wrn28_2", C, bn_momentum=0.01)
+    assert {m.momentum for m in model.modules() if isinstance(m, nn.BatchNorm2d)} == {0.01}
+    cpu = get_protocol("cpu")
+    assert cpu.config("fer2013", "adacm", 100, 0, model="wrn28_2").bn_momentum == 0.01
+    assert cpu.config("fer2013", "adacm", 100, 0, model="wrn28_2", bn_momentum=0.1).bn_momentum == 0.1
+    assert cpu.config("fer2013", "adacm", 100, 0).bn_momentum is None  # ResNet-18: its own
+    assert get_protocol("paper").config("rafdb", "adacm", 100, 0, model="wrn28_2").bn_momentum is None
+    with pytest.raises(UserError, match="takes no batch-norm momentum"):
+        build_model("resnet18", C, bn_momentum=0.1)
