@@ -63,7 +63,7 @@ def test_table4_takes_each_backbone_as_the_protocol_trains_it() -> None:
     assert not layout.admits(run("adacm", 0, 30.0, 4000, **WRN, bn_momentum=0.001))  # another WRN setting
     resnet = run("adacm", 0, 30.0, 4000)
     del resnet["config"]["bn_momentum"]  # stored before the field existed: reads as its default
-    assert layout.admits(resnet) and resnet["key"] == get_protocol("cpu").config("fer2013", "adacm", 4000, 0).key()
+    assert layout.admits(resnet)  # (that stored keys survive the new field: test_regression checks every one)
 
 
 def test_metrics_table_sets_several_metrics_of_one_setting_side_by_side() -> None:
