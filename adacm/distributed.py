@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 import torch
@@ -178,15 +179,28 @@ class Distributed:
         return record
 
     def close(self) -> None:
-        """Leave the process group; the barrier first, so that no rank tears its connections down
-        while another still waits on the last collective."""
+        """Leave the process group: finished trainers' DDP wrappers (which hold the group) are
+        collected first, then the barrier, so that no rank tears its connections down while
+        another still waits on the last collective."""
         if self.enabled and dist.is_initialized():
+            gc.collect()
             dist.barrier()
             dist.destroy_process_group()
 
+    def exit(self, code: int = 0) -> NoReturn:
+        """End the process after ``close``. A torchrun worker skips interpreter finalization
+        (``os._exit``): gloo's threads can outlive the group, and tearing them down after Python
+        is gone aborted a worker of a finished, correct job once in CI ("terminate called without
+        an active exception", SIGABRT; not reproduced in 13 tries, idle or loaded)."""
+        if not self.enabled:
+            sys.exit(code)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
 
 # ---------------------------------------------------------------------- launcher
-def train_grid(args: argparse.Namespace) -> None:
+def train_grid(args: argparse.Namespace, ctx: Distributed) -> None:
     """Train every config of the grid (this shard) that the store lacks, all ranks on one run at a time."""
     # imported here: the runner imports the trainer, which imports this module
     from adacm.runner import grid_from_args, in_shard, run_lock
@@ -194,33 +208,29 @@ def train_grid(args: argparse.Namespace) -> None:
 
     for method in args.methods:  # a typo fails now, not after the grid's first runs
         method_args(method)
-    ctx = Distributed.from_env()
-    try:
-        configs = [c for c in grid_from_args(args) if in_shard(c, args.shard)]
-        todo = ctx.on_main(lambda: [c for c in configs if args.rerun or not find_result(args.results_dir, c)])
+    configs = [c for c in grid_from_args(args) if in_shard(c, args.shard)]
+    todo = ctx.on_main(lambda: [c for c in configs if args.rerun or not find_result(args.results_dir, c)])
 
-        def say(message: str) -> None:
-            if ctx.is_main:
-                print(message, file=sys.stderr, flush=True)
+    def say(message: str) -> None:
+        if ctx.is_main:
+            print(message, file=sys.stderr, flush=True)
 
-        say(f"{len(configs)} runs, {len(todo)} to train on {ctx.world_size} process(es)")
-        for i, cfg in enumerate(todo, 1):
-            say(f"[{i}/{len(todo)}] {cfg.run_name()}")
-            if args.dry_run:
+    say(f"{len(configs)} runs, {len(todo)} to train on {ctx.world_size} process(es)")
+    for i, cfg in enumerate(todo, 1):
+        say(f"[{i}/{len(todo)}] {cfg.run_name()}")
+        if args.dry_run:
+            continue
+        trainer = Trainer(cfg)
+        lock = run_lock(trainer.checkpoint_path.parent) if ctx.is_main else contextlib.nullcontext(True)
+        with lock as acquired:
+            if not ctx.from_main(acquired):
+                say("  → being trained by another process; skipped")
                 continue
-            trainer = Trainer(cfg)
-            lock = run_lock(trainer.checkpoint_path.parent) if ctx.is_main else contextlib.nullcontext(True)
-            with lock as acquired:
-                if not ctx.from_main(acquired):
-                    say("  → being trained by another process; skipped")
-                    continue
-                result = trainer.fit()
-                if ctx.is_main:
-                    path = save_result(args.results_dir, args.experiment, result)
-                    trainer.discard_checkpoint()
-                    say(f"  → {path} {args.metric} {result['summary'].get(args.metric)}")
-    finally:
-        ctx.close()
+            result = trainer.fit()
+            if ctx.is_main:
+                path = save_result(args.results_dir, args.experiment, result)
+                trainer.discard_checkpoint()
+                say(f"  → {path} {args.metric} {result['summary'].get(args.metric)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -233,7 +243,15 @@ def main(argv: list[str] | None = None) -> None:
     add_grid_args(parser, ["adacm"])
     parser.add_argument("--experiment", default="ddp", help="store folder under results/<protocol>/ (default: ddp)")
     args = parser.parse_args(argv)
-    run_cli(lambda: train_grid(args))
+    ctx = Distributed.from_env()
+    code = 0
+    try:
+        run_cli(lambda: train_grid(args, ctx))  # returns with no trainer left alive (see close)
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    finally:
+        ctx.close()
+    ctx.exit(code)
 
 
 if __name__ == "__main__":
