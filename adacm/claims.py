@@ -19,7 +19,7 @@ from typing import Any
 from adacm import paper
 from adacm.paper import Cell
 from adacm.protocols import PAPER_DATASET
-from adacm.tables import Aggregate, aggregate
+from adacm.tables import WRN, Aggregate, aggregate, default_backbone, matches
 
 PAPER_SEEDS = 5
 
@@ -40,10 +40,16 @@ class Claim:
     dataset: str
     n_labels: int
     table: int  # the paper's table that makes the claim
+    model: str = "default"  # the runs compared: the protocol's default backbone, or "wrn28_2" (Table 3's)
 
     @property
     def name(self) -> str:
-        return f"{self.better} > {self.worse} @ {self.dataset} {self.n_labels} (Table {self.table})"
+        backbone = ", WRN-28-2" if self.model == "wrn28_2" else ""
+        return f"{self.better} > {self.worse} @ {self.dataset} {self.n_labels} (Table {self.table}{backbone})"
+
+    def admits(self, result: dict[str, Any], protocol: str) -> bool:
+        """Whether a stored run is on this claim's backbone (with the protocol's settings for it)."""
+        return matches(result, default_backbone(protocol, **(WRN if self.model == "wrn28_2" else {})))
 
     def paper_gap(self) -> float | None:
         """The gap the paper reports, in points."""
@@ -87,25 +93,33 @@ TABLE1_CLAIMS = [
     for worse in ("supervised", "fixmatch@0.5", "fixmatch@0.8", "fixmatch", "flexmatch", "adacm_lu", "adacm_lc")
 ]
 
+#: Table 3: Ada-CM above every other SS-DFER row, WRN-28-2 from scratch
+TABLE3_CLAIMS = [
+    Claim("adacm", worse, "fer2013", n, 3, "wrn28_2")
+    for n in (400, 1000, 4000)
+    for worse in ("supervised", "meanteacher", "mixmatch", "marginmix")
+]
+
 
 def once(claims: list[Claim]) -> list[Claim]:
     """Each comparison once, under the first table that makes it (Table 1's FER2013 Baseline and
     FixMatch runs are Table 2's)."""
-    unique: dict[tuple[str, str, str, int], Claim] = {}
+    unique: dict[tuple[str, str, str, int, str], Claim] = {}
     for c in claims:
-        unique.setdefault((c.better, c.worse, c.dataset, c.n_labels), c)
+        unique.setdefault((c.better, c.worse, c.dataset, c.n_labels, c.model), c)
     return list(unique.values())
 
 
-CLAIMS = once(TABLE2_CLAIMS + TABLE1_CLAIMS)
+CLAIMS = once(TABLE2_CLAIMS + TABLE1_CLAIMS + TABLE3_CLAIMS)
 
 
-def evaluate(results: list[dict[str, Any]], claims: list[Claim] = CLAIMS, metric: str = "test_acc_last",
-             min_seeds: int = 3) -> list[Verdict]:
-    """Verdicts for the claims whose two methods both have at least ``min_seeds`` stored runs."""
-    agg = aggregate(results, metric)
+def evaluate(results: list[dict[str, Any]], protocol: str, claims: list[Claim] = CLAIMS,
+             metric: str = "test_acc_last", min_seeds: int = 3) -> list[Verdict]:
+    """Verdicts for the claims whose two methods both have at least ``min_seeds`` stored runs of
+    ``protocol`` on the claim's backbone (``results``: the protocol's stored runs, any backbone)."""
     out = []
     for c in claims:
+        agg = aggregate([r for r in results if c.admits(r, protocol)], metric)
         a, b = agg.get((c.better, c.dataset, c.n_labels)), agg.get((c.worse, c.dataset, c.n_labels))
         if a and b and min(a.n, b.n) >= min_seeds:
             out.append(Verdict(c, a, b))

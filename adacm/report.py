@@ -52,8 +52,8 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
     as the paper has it under this protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
     if spec.get("kind") == "bench":
         return bench_table(results_dir) + "\n"
-    if spec.get("kind") == "claims":  # the paper's comparative claims on the protocol's default runs
-        return claims_table(evaluate(select(spec, results_dir, "default"))) + "\n"
+    if spec.get("kind") == "claims":  # the paper's comparative claims, each on its backbone's default runs
+        return claims_table(evaluate(select(spec, results_dir, {}), spec["protocol"])) + "\n"
     if spec.get("kind") in ("pilot", "pilot_summary"):
         methods = spec.get("methods")
         runs = [r for r in select(spec, results_dir) if not methods or r["config"]["method"] in methods]
