@@ -54,6 +54,10 @@ CPU_OUTCOMES: dict[str, bool] = {
     "adacm > adacm_lu @ sfew 400 (Table 1)": True,        # +0.54 pp
     "adacm > adacm_lc @ sfew 400 (Table 1)": True,        # +3.17 pp
     # Table 3, WRN-28-2 from scratch at 32 px, measured 2026-11-30 (sessions 6-7)
+    "adacm > supervised @ fer2013 400 (Table 3, WRN-28-2)": False,   # −4.98 pp, clearly
+    "adacm > meanteacher @ fer2013 400 (Table 3, WRN-28-2)": True,   # +0.90 pp, within the spreads
+    "adacm > mixmatch @ fer2013 400 (Table 3, WRN-28-2)": True,      # +16.42 pp: MixMatch collapses
+    "adacm > marginmix @ fer2013 400 (Table 3, WRN-28-2)": True,     # +4.95 pp, clearly
     "adacm > supervised @ fer2013 4000 (Table 3, WRN-28-2)": False,  # −7.84 pp, clearly: no pseudo-label passes T0
     "adacm > mixmatch @ fer2013 4000 (Table 3, WRN-28-2)": True,     # +15.39 pp: MixMatch collapses to one class
 }
