@@ -47,9 +47,9 @@ class Claim:
         backbone = ", WRN-28-2" if self.model == "wrn28_2" else ""
         return f"{self.better} > {self.worse} @ {self.dataset} {self.n_labels} (Table {self.table}{backbone})"
 
-    def admits(self, result: dict[str, Any], protocol: str) -> bool:
-        """Whether a stored run is on this claim's backbone (with the protocol's settings for it)."""
-        return matches(result, default_backbone(protocol, **(WRN if self.model == "wrn28_2" else {})))
+    def backbone(self, protocol: str) -> dict[str, Any]:
+        """The config fields of the runs this claim compares: its backbone with the protocol's settings."""
+        return default_backbone(protocol, **(WRN if self.model == "wrn28_2" else {}))
 
     def paper_gap(self) -> float | None:
         """The gap the paper reports, in points."""
@@ -119,7 +119,8 @@ def evaluate(results: list[dict[str, Any]], protocol: str, claims: list[Claim] =
     ``protocol`` on the claim's backbone (``results``: the protocol's stored runs, any backbone)."""
     out = []
     for c in claims:
-        agg = aggregate([r for r in results if c.admits(r, protocol)], metric)
+        where = c.backbone(protocol)
+        agg = aggregate([r for r in results if matches(r, where)], metric)
         a, b = agg.get((c.better, c.dataset, c.n_labels)), agg.get((c.worse, c.dataset, c.n_labels))
         if a and b and min(a.n, b.n) >= min_seeds:
             out.append(Verdict(c, a, b))
