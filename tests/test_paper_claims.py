@@ -59,7 +59,9 @@ CPU_OUTCOMES: dict[str, bool] = {
     "adacm > mixmatch @ fer2013 400 (Table 3, WRN-28-2)": True,      # +16.42 pp: MixMatch collapses
     "adacm > marginmix @ fer2013 400 (Table 3, WRN-28-2)": True,     # +4.95 pp, clearly
     "adacm > supervised @ fer2013 4000 (Table 3, WRN-28-2)": False,  # −7.84 pp, clearly: no pseudo-label passes T0
+    "adacm > meanteacher @ fer2013 4000 (Table 3, WRN-28-2)": True,  # +2.15 pp, within the spreads
     "adacm > mixmatch @ fer2013 4000 (Table 3, WRN-28-2)": True,     # +15.39 pp: MixMatch collapses to one class
+    "adacm > marginmix @ fer2013 4000 (Table 3, WRN-28-2)": True,    # +4.11 pp, clearly
 }
 
 
