@@ -19,7 +19,7 @@ from typing import Any
 from adacm import paper
 from adacm.paper import Cell
 from adacm.protocols import PAPER_DATASET
-from adacm.tables import WRN, Aggregate, aggregate, default_backbone, matches
+from adacm.tables import TABLE_BACKBONES, Aggregate, aggregate, default_backbone, matches
 
 PAPER_SEEDS = 5
 
@@ -39,17 +39,22 @@ class Claim:
     worse: str
     dataset: str
     n_labels: int
-    table: int  # the paper's table that makes the claim
-    model: str = "default"  # the runs compared: the protocol's default backbone, or "wrn28_2" (Table 3's)
+    table: int  # the paper's table that makes the claim; its backbone is the table's (Tables 1-3 train one)
+
+    @property
+    def override(self) -> dict[str, Any]:
+        """The table's backbone as overrides of a protocol's default ({}: the default)."""
+        (override,) = TABLE_BACKBONES[self.table]
+        return override
 
     @property
     def name(self) -> str:
-        backbone = ", WRN-28-2" if self.model == "wrn28_2" else ""
+        backbone = f", {self.override['model']}" if self.override else ""
         return f"{self.better} > {self.worse} @ {self.dataset} {self.n_labels} (Table {self.table}{backbone})"
 
     def backbone(self, protocol: str) -> dict[str, Any]:
         """The config fields of the runs this claim compares: its backbone with the protocol's settings."""
-        return default_backbone(protocol, **(WRN if self.model == "wrn28_2" else {}))
+        return default_backbone(protocol, **self.override)
 
     def paper_gap(self) -> float | None:
         """The gap the paper reports, in points."""
@@ -95,7 +100,7 @@ TABLE1_CLAIMS = [
 
 #: Table 3: Ada-CM above every other SS-DFER row, WRN-28-2 from scratch
 TABLE3_CLAIMS = [
-    Claim("adacm", worse, "fer2013", n, 3, "wrn28_2")
+    Claim("adacm", worse, "fer2013", n, 3)
     for n in (400, 1000, 4000)
     for worse in ("supervised", "meanteacher", "mixmatch", "marginmix")
 ]
@@ -104,9 +109,9 @@ TABLE3_CLAIMS = [
 def once(claims: list[Claim]) -> list[Claim]:
     """Each comparison once, under the first table that makes it (Table 1's FER2013 Baseline and
     FixMatch runs are Table 2's)."""
-    unique: dict[tuple[str, str, str, int, str], Claim] = {}
+    unique: dict[tuple[Any, ...], Claim] = {}
     for c in claims:
-        unique.setdefault((c.better, c.worse, c.dataset, c.n_labels, c.model), c)
+        unique.setdefault((c.better, c.worse, c.dataset, c.n_labels, tuple(sorted(c.override.items()))), c)
     return list(unique.values())
 
 

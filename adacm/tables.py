@@ -108,26 +108,29 @@ class Layout:
 
 def paper_layout(table: int, protocol: str) -> Layout:
     """Rows and columns of the paper's Table ``table`` in a protocol's terms: its stand-in
-    datasets (Tables 1-3), WRN-28-2 for Table 3, and the protocol's backbone and WRN-28-2 for Table 4."""
+    datasets (Tables 1-3) or its backbones (Table 4), and the backbones its runs use."""
     from adacm.protocols import get_protocol
 
     proto = get_protocol(protocol)
     keys = list(paper.TABLES[table])
     methods = list(dict.fromkeys(k[0] for k in keys))
-    if table == 3:
-        columns = list(dict.fromkeys(proto.setting("rafdb", n) for _, n in keys))
-        return Layout(methods, columns, "dataset", (default_backbone(protocol, **WRN),))
+    backbones = tuple(default_backbone(protocol, **b) for b in TABLE_BACKBONES[table])
     if table == 4:
         models = {"resnet18": proto.model, "wrn28_2": "wrn28_2"}
         columns = list(dict.fromkeys((models[b], proto.setting("rafdb", n)[1]) for _, b, n in keys))
-        return Layout(methods, columns, "model", (default_backbone(protocol), default_backbone(protocol, **WRN)))
-    settings = (proto.setting(d, n) for _, d, n in keys)
-    columns = list(dict.fromkeys((d, n) for d, n in settings if d in proto.datasets))
-    return Layout(methods, columns, "dataset", (default_backbone(protocol),))
+        return Layout(methods, columns, "model", backbones)
+    if table == 3:  # RAF-DB only: its keys carry no dataset
+        columns = list(dict.fromkeys(proto.setting("rafdb", n) for _, n in keys))
+    else:
+        settings = (proto.setting(d, n) for _, d, n in keys)
+        columns = list(dict.fromkeys((d, n) for d, n in settings if d in proto.datasets))
+    return Layout(methods, columns, "dataset", backbones)
 
 
 #: WRN-28-2 as Tables 3 and 4 train it: from scratch at 32 px, its design size
 WRN = {"model": "wrn28_2", "init": "scratch", "image_size": 32}
+#: the backbones each of the paper's tables trains, as overrides of a protocol's default ({}: the default)
+TABLE_BACKBONES: dict[int, tuple[dict[str, Any], ...]] = {1: ({},), 2: ({},), 3: (WRN,), 4: ({}, WRN)}
 #: the config fields that make a protocol's default run (a run differing in any is a variant or a sweep)
 DEFAULT_FIELDS = ("model", "init", "image_size", "bn_momentum", "epochs", "iters_per_epoch", "batch_labeled",
                   "batch_unlabeled", "lr", "ema_decay", "ema_weight_decay", "joint_forward", "head_lr_mult",

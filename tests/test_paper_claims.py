@@ -23,7 +23,7 @@ from adacm.results import load_results
 from adacm.tables import Aggregate, aggregate, matches
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-CPU_RUNS = load_results(RESULTS, "cpu")  # every backbone: each claim picks its own (default or WRN-28-2)
+CPU_RUNS = load_results(RESULTS, "cpu")  # every backbone: each claim picks its table's (default or WRN-28-2)
 PAPER_RUNS = load_results(RESULTS, "paper")
 
 #: claim name → does it hold (A's mean over 3 seeds above B's) under the `cpu` protocol?
@@ -54,14 +54,14 @@ CPU_OUTCOMES: dict[str, bool] = {
     "adacm > adacm_lu @ sfew 400 (Table 1)": True,        # +0.54 pp
     "adacm > adacm_lc @ sfew 400 (Table 1)": True,        # +3.17 pp
     # Table 3, WRN-28-2 from scratch at 32 px, measured 2026-11-30 (sessions 6-7)
-    "adacm > supervised @ fer2013 400 (Table 3, WRN-28-2)": False,   # −4.98 pp, clearly
-    "adacm > meanteacher @ fer2013 400 (Table 3, WRN-28-2)": True,   # +0.90 pp, within the spreads
-    "adacm > mixmatch @ fer2013 400 (Table 3, WRN-28-2)": True,      # +16.42 pp: MixMatch collapses
-    "adacm > marginmix @ fer2013 400 (Table 3, WRN-28-2)": True,     # +4.95 pp, clearly
-    "adacm > supervised @ fer2013 4000 (Table 3, WRN-28-2)": False,  # −7.84 pp, clearly: no pseudo-label passes T0
-    "adacm > meanteacher @ fer2013 4000 (Table 3, WRN-28-2)": True,  # +2.15 pp, within the spreads
-    "adacm > mixmatch @ fer2013 4000 (Table 3, WRN-28-2)": True,     # +15.39 pp: MixMatch collapses to one class
-    "adacm > marginmix @ fer2013 4000 (Table 3, WRN-28-2)": True,    # +4.11 pp, clearly
+    "adacm > supervised @ fer2013 400 (Table 3, wrn28_2)": False,   # −4.98 pp, clearly
+    "adacm > meanteacher @ fer2013 400 (Table 3, wrn28_2)": True,   # +0.90 pp, within the spreads
+    "adacm > mixmatch @ fer2013 400 (Table 3, wrn28_2)": True,      # +16.42 pp: MixMatch collapses
+    "adacm > marginmix @ fer2013 400 (Table 3, wrn28_2)": True,     # +4.95 pp, clearly
+    "adacm > supervised @ fer2013 4000 (Table 3, wrn28_2)": False,  # −7.84 pp, clearly: no pseudo-label passes T0
+    "adacm > meanteacher @ fer2013 4000 (Table 3, wrn28_2)": True,  # +2.15 pp, within the spreads
+    "adacm > mixmatch @ fer2013 4000 (Table 3, wrn28_2)": True,     # +15.39 pp: MixMatch collapses to one class
+    "adacm > marginmix @ fer2013 4000 (Table 3, wrn28_2)": True,    # +4.11 pp, clearly
 }
 
 
