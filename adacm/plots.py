@@ -71,22 +71,31 @@ def pretrain_curve_figure(meta: dict[str, Any], path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def sweep_figure(points: dict[str, list[tuple[float, Any]]], defaults: dict[str, float], path: Path) -> Path:
-    """Fig. 3 style: accuracy (mean ± std over seeds, an ``Aggregate`` per value) against each swept
-    parameter, the default in red."""
+def sweep_figure(points: dict[str, list[Any]], defaults: dict[str, float], path: Path) -> Path:
+    """Fig. 3 style: accuracy against each swept parameter (a ``sweeps.SweepPoint`` per value):
+    mean ± std over seeds with each point's n, the default in red, and each seed's runs as a thin
+    grey line (a seed's runs share its split and initialisation, so its line is a paired comparison)."""
     labels = {"b": "B", "gamma": "γ"}
     fig, axes = plt.subplots(1, len(points), figsize=(4.5 * len(points), 3.5), squeeze=False)
     for ax, (name, pts) in zip(axes[0], points.items()):
-        pts = sorted(pts, key=lambda p: p[0])
-        x, m, s = (np.array([p[0] for p in pts]), np.array([p[1].mean for p in pts]), np.array([p[1].std for p in pts]))
-        ax.errorbar(x, m, yerr=s, fmt="o-", color="tab:blue", capsize=3)
+        pts = sorted(pts, key=lambda p: p.value)
+        seeds = sorted({s for p in pts for s in p.by_seed})
+        for seed in seeds:
+            xs = [(p.value, p.by_seed[seed]) for p in pts if seed in p.by_seed]
+            ax.plot(*zip(*xs), "-", color="grey", alpha=0.5, lw=0.8, label="one seed" if seed == seeds[0] else None)
+        x = np.array([p.value for p in pts])
+        m, s = np.array([p.agg.mean for p in pts]), np.array([p.agg.std for p in pts])
+        ax.errorbar(x, m, yerr=s, fmt="o-", color="tab:blue", capsize=3, label="mean ± std")
         is_default = np.isclose(x, defaults[name])
         ax.errorbar(x[is_default], m[is_default], yerr=s[is_default], fmt="o", color="red", capsize=3,
                     label="default")
+        for p in pts:
+            ax.annotate(f"n={p.agg.n}", (p.value, p.agg.mean), textcoords="offset points", xytext=(0, 6),
+                        ha="center", fontsize=7)
         ax.set_xlabel(labels.get(name, name))
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7)
     return save_figure(fig, path)
 
 

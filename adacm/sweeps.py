@@ -9,11 +9,11 @@ Shared by ``experiments/fig3.py`` (trains) and ``notebooks/fig3_sweeps`` (draws 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from adacm.config import RunConfig
-from adacm.tables import Aggregate, aggregate, matches
+from adacm.tables import Aggregate, matches, metric_value, summarise
 
 SWEEPS: dict[str, list[float]] = {"b": [0.85, 0.9, 0.93, 0.95, 0.97, 0.99], "gamma": [1.5, 2.0, math.e, 3.0]}
 DEFAULTS: dict[str, float] = {"b": 0.97, "gamma": math.e}
@@ -26,15 +26,47 @@ def sweep_configs(base: list[RunConfig]) -> dict[str, list[tuple[float, list[Run
             for name, values in SWEEPS.items()}
 
 
+@dataclass(frozen=True)
+class SweepPoint:
+    """One swept value's stored runs: the metric per seed. Seeds share a labeled split and an
+    initialisation across values, so a value is best read against the default seed by seed."""
+
+    value: float
+    by_seed: dict[int, float]
+
+    @property
+    def agg(self) -> Aggregate:
+        return summarise(list(self.by_seed.values()))
+
+    def gap(self, default: SweepPoint) -> Aggregate | None:
+        """Mean ± std over the seeds both have of (this value's metric − the default's)."""
+        seeds = sorted(self.by_seed.keys() & default.by_seed.keys())
+        return summarise([self.by_seed[s] - default.by_seed[s] for s in seeds]) if seeds else None
+
+
 def sweep_points(results: list[dict[str, Any]], base: dict[str, Any], metric: str = "test_acc_last"
-                 ) -> dict[str, list[tuple[float, Aggregate]]]:
-    """(value, mean ± std over seeds) per swept option, from the stored runs whose other config
-    fields equal ``base`` (a config dict without method options)."""
+                 ) -> dict[str, list[SweepPoint]]:
+    """The stored values of each swept option, in sweep order, from the runs whose other config
+    fields equal ``base`` (a config dict without method options); a value with no run is absent."""
     fixed = {k: v for k, v in base.items() if k not in ("seed", "method_overrides")}
-    points: dict[str, list[tuple[float, Aggregate]]] = {name: [] for name in SWEEPS}
+    points: dict[str, list[SweepPoint]] = {name: [] for name in SWEEPS}
     for name, values in SWEEPS.items():
         for value in values:
             wanted = {} if value == DEFAULTS[name] else {name: value}
             runs = [r for r in results if matches(r, {**fixed, "method_overrides": wanted})]
-            points[name] += [(value, a) for a in aggregate(runs, metric).values()]
+            by_seed = {r["config"]["seed"]: v for r in runs if (v := metric_value(r, metric)) is not None}
+            if by_seed:
+                points[name].append(SweepPoint(value, by_seed))
     return points
+
+
+def sweep_report(points: dict[str, list[SweepPoint]]) -> str:
+    """One line per stored value: mean ± std over seeds, and the paired gap to the default."""
+    lines = []
+    for name, pts in points.items():
+        default = next((p for p in pts if p.value == DEFAULTS[name]), None)
+        for p in pts:
+            gap = p.gap(default) if default and p is not default else None
+            paired = f"; vs default, same seeds: {gap.mean:+.2f} ± {gap.std:.2f} pp (n={gap.n})" if gap else ""
+            lines.append(f"{name} = {p.value:.3f}: {p.agg}{paired}")
+    return "\n".join(lines)

@@ -15,7 +15,7 @@ from pathlib import Path
 from adacm.cli import run_cli
 from adacm.plots import sweep_figure
 from adacm.runner import add_grid_args, grid_from_args, run_configs
-from adacm.sweeps import DEFAULTS, sweep_configs, sweep_points
+from adacm.sweeps import DEFAULTS, sweep_configs, sweep_points, sweep_report
 
 
 def main() -> None:
@@ -31,9 +31,7 @@ def fig3(args: argparse.Namespace) -> None:
     configs = list(dict.fromkeys(c for grid in sweep_configs(base).values() for _, cs in grid for c in cs))
     results = run_configs(configs, args.results_dir, "fig3", args.rerun, args.dry_run, args.shard)
     points = sweep_points(results, base[0].to_dict(), args.metric)
-    for name, pts in points.items():
-        for value, a in pts:
-            print(f"{name} = {value:.3f}: {a}")
+    print(sweep_report(points))
     if not args.dry_run:
         print(f"figure: {sweep_figure(points, DEFAULTS, args.figure)}")
 

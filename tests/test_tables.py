@@ -11,7 +11,7 @@ from adacm.paths import sha256_file
 from adacm.protocols import get_protocol
 from adacm.results import load_results, save_result
 from adacm.runner import made_from_current_weights
-from adacm.sweeps import sweep_configs, sweep_points
+from adacm.sweeps import sweep_configs, sweep_points, sweep_report
 from adacm.tables import WRN, default_backbone, markdown_table, matches, metric_value, paper_layout
 
 
@@ -93,10 +93,15 @@ def test_sweep_points_pick_the_default_run_and_one_value_each() -> None:
     runs = [run("adacm", s, 30.0 + s) for s in range(2)] + [run("adacm", s, 20.0, method_overrides={"b": 0.9})
                                                            for s in range(2)]
     runs.append(run("adacm", 0, 99.0, method_overrides={"b": 0.9}, lr=1e-3))  # another setting: ignored
+    runs.append(run("adacm", 2, 40.0, method_overrides={"b": 0.9}))  # a seed the default lacks
     points = sweep_points(runs, base[0].to_dict())
-    b = {v: a for v, a in points["b"]}
-    assert set(b) == {0.9, 0.97} and (b[0.9].mean, b[0.9].n) == (20.0, 2) and b[0.97].mean == 30.5
-    assert [v for v, _ in points["gamma"]] == [math.e]
+    b = {p.value: p for p in points["b"]}
+    assert set(b) == {0.9, 0.97} and (b[0.9].agg.mean, b[0.9].agg.n) == (80 / 3, 3) and b[0.97].agg.mean == 30.5
+    assert b[0.9].by_seed == {0: 20.0, 1: 20.0, 2: 40.0}
+    gap = b[0.9].gap(b[0.97])  # paired over seeds 0 and 1 only: 20 − 30 and 20 − 31
+    assert (gap.mean, gap.n) == (-10.5, 2)
+    assert [p.value for p in points["gamma"]] == [math.e]
+    assert "b = 0.900: 26.67 ± 11.55 (n=3); vs default, same seeds: -10.50 ± 0.71 pp (n=2)" in sweep_report(points)
 
 
 def test_a_run_from_since_changed_weights_is_trained_again(tmp_path: Path) -> None:
