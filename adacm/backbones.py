@@ -70,9 +70,8 @@ def _read_verified(path: Path, sidecar: Path) -> tuple[dict[str, torch.Tensor], 
 def dlib_face_state_dict(cache_dir: Path) -> tuple[dict[str, torch.Tensor], str]:
     """DlibFaceResNet weights as (state dict, sha256 of the cached file), converting on first use.
 
-    A cache whose sha256 does not match its sidecar (interrupted or edited) is rebuilt. The
-    file is written through a temp file and a rename, and serialised from memory so that its
-    bytes (and hence the recorded sha256) do not depend on the temp file's name.
+    A cache whose sha256 does not match its sidecar (interrupted or edited) is rebuilt
+    (``save_state``: atomic, and the same bytes on every rebuild).
     """
     path = Path(cache_dir) / DLIB_FACE_CACHE_NAME
     sidecar = path.with_name(path.name + ".sha256")
@@ -80,13 +79,22 @@ def dlib_face_state_dict(cache_dir: Path) -> tuple[dict[str, torch.Tensor], str]
     if cached is not None:
         return cached
     state = convert_dlib_face(dlib_face_dat_path())
+    digest = save_state(state, path)
+    atomic_write_bytes(sidecar, f"{digest}  {path.name}\n".encode())
+    return state, digest
+
+
+def save_state(state: dict[str, torch.Tensor], path: Path) -> str:
+    """Write weights whose bytes depend on the weights only, and return their sha256.
+
+    ``torch.save`` to a file path names the archive's records after that file, so writing
+    through a per-process temp file (``x.<pid>.tmp``) would give the same weights a new sha256
+    on every build; serialised from memory, a rebuild of the same weights has the same digest."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
     data = buffer.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
     atomic_write_bytes(path, data)
-    atomic_write_bytes(sidecar, f"{digest}  {path.name}\n".encode())
-    return state, digest
+    return hashlib.sha256(data).hexdigest()
 
 
 def cli_dlib_face(cache_dir: Path) -> None:

@@ -32,7 +32,8 @@ from adacm.data.splits import labeled_indices
 from adacm.errors import UserError
 from adacm.losses import info_nce
 from adacm.models import BACKBONES
-from adacm.paths import atomic_write_bytes, cache_dir, sha256_file
+from adacm.backbones import save_state
+from adacm.paths import REPO_ROOT, atomic_write_bytes, cache_dir
 
 
 @dataclass(frozen=True)
@@ -157,13 +158,26 @@ def pretrain(minutes: float, max_steps: int, cfg: SimCLRConfig = SimCLRConfig(),
 
 def save_backbone(net: SimCLRNet, state: dict[str, Any], fingerprint: dict[str, str]) -> dict[str, Any]:
     path = simclr_weights_path(state["config"]["model"])
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save(net.backbone.torchvision_state(), tmp)
-    os.replace(tmp, path)
-    meta = {"path": str(path), "sha256": sha256_file(path), "steps": state["step"],
+    meta = {"path": str(path), "sha256": save_state(net.backbone.torchvision_state(), path), "steps": state["step"],
             "train_minutes": round(state["seconds"] / 60, 2), "config": state["config"],
             "data_sha256": fingerprint, "images": "FER2013 train + SFEW train (labels unused)",
             "probe": "logistic regression on frozen pooled features, 400 FER2013 labels (split seed 0), FER2013 test",
             "curve": state["curve"]}
     atomic_write_bytes(path.with_suffix(".json"), json.dumps(meta, indent=1).encode())
     return meta
+
+
+#: where the provenance of each pretrained backbone is committed (the weights stay in the cache)
+PRETRAIN_RECORDS = REPO_ROOT / "results" / "pretrain"
+
+
+def same_weights(digest: str) -> set[str]:
+    """``digest`` and the sha256 of every earlier file that a committed record shows to hold the
+    same weights (its ``same_weights_as``: digest → evidence). Before ``save_state`` the file's
+    bytes, hence its digest, changed with every rebuild although the weights did not."""
+    digests = {digest}
+    for record in sorted(PRETRAIN_RECORDS.glob("*.json")):
+        meta = json.loads(record.read_text())
+        if meta.get("sha256") == digest:
+            digests |= set(meta.get("same_weights_as", {}))
+    return digests

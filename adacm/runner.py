@@ -158,9 +158,11 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
 def made_from_current_weights(result: dict[str, Any], cfg: RunConfig) -> bool:
     """Whether a stored run started from the weights file its init names now. An init name like
     ``simclr`` stays the same when ``adacm pretrain`` continues, so the key cannot tell; the
-    sha256 stored with the run can. Where the file is absent the stored run stands as it is."""
+    sha256 stored with the run can (or an earlier file's, recorded as the same weights). Where the
+    file is absent the stored run stands as it is."""
     from adacm.models import init_file
     from adacm.paths import sha256_file
+    from adacm.pretrain import same_weights
 
     if cfg.init in ("scratch", "face"):  # no file, or dlib's fixed weights
         return True
@@ -168,7 +170,7 @@ def made_from_current_weights(result: dict[str, Any], cfg: RunConfig) -> bool:
         path = init_file(cfg.model, cfg.init)
     except UserError:
         return True
-    return path is None or result.get("init_sha256") == sha256_file(path)
+    return path is None or result.get("init_sha256") in same_weights(sha256_file(path))
 
 
 def check_configs(configs: list[RunConfig], to_train: list[RunConfig]) -> None:

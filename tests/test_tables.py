@@ -117,6 +117,37 @@ def test_a_run_from_since_changed_weights_is_trained_again(tmp_path: Path) -> No
     assert made_from_current_weights(r, cfg)
 
 
+def test_a_record_of_the_same_weights_keeps_runs_from_an_earlier_file(tmp_path: Path, monkeypatch) -> None:
+    """A rebuilt file with other bytes but the same weights: the runs stand only once a committed
+    record says so (``same_weights_as``), and only for the digests it names."""
+    import json
+
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"rebuilt")
+    cfg = get_protocol("cpu").config("fer2013", "adacm", 100, 0, init=str(weights))
+    r = run("adacm", 0, 30.0, init=str(weights)) | {"init_sha256": "a" * 64}
+    monkeypatch.setattr("adacm.pretrain.PRETRAIN_RECORDS", tmp_path / "records")
+    assert not made_from_current_weights(r, cfg)
+    (tmp_path / "records").mkdir()
+    record = {"sha256": sha256_file(weights), "same_weights_as": {"a" * 64: "why"}}
+    (tmp_path / "records" / "w.json").write_text(json.dumps(record))
+    assert made_from_current_weights(r, cfg)
+    assert not made_from_current_weights(r | {"init_sha256": "b" * 64}, cfg)
+    weights.write_bytes(b"yet other weights")  # the record vouches for its own digest only
+    assert not made_from_current_weights(r, cfg)
+
+
+def test_saved_weights_have_the_same_bytes_whoever_writes_them(tmp_path: Path) -> None:
+    import torch
+
+    from adacm.backbones import save_state
+
+    state = {"w": torch.arange(6.0).reshape(2, 3)}
+    digests = {save_state(state, tmp_path / name) for name in ("a.pt", "b.12345.pt")}
+    assert len(digests) == 1 and digests == {sha256_file(tmp_path / "a.pt")}
+    assert torch.equal(torch.load(tmp_path / "b.12345.pt")["w"], state["w"])
+
+
 def test_pilot_view_gathers_every_seed_and_experiment_of_the_pilot_variants(tmp_path: Path) -> None:
     from adacm.pilot import stored_pilot_runs
     from adacm.tables import pilot_summary
