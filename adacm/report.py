@@ -20,6 +20,7 @@ from typing import Any
 from adacm.claims import claims_table, evaluate
 from adacm.paths import REPO_ROOT
 from adacm.results import load_results
+from adacm.sweeps import sweep_base, sweep_points, sweep_report
 from adacm.tables import default_backbone, markdown_table, matches, metrics_table, paper_layout, pilot_summary, pilot_table
 
 BLOCK = re.compile(r"(<!-- generated: (.+?) -->\n)(.*?)(<!-- /generated -->)", flags=re.S)
@@ -48,7 +49,7 @@ def bench_table(results_dir: Path) -> str:
 
 
 def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> str:
-    """One block: the stored benchmarks, the pilot's runs, several metrics of one setting, a paper table laid out
+    """One block: the stored benchmarks, the pilot's runs, Fig. 3's sweeps, several metrics of one setting, a paper table laid out
     as the paper has it under this protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
     if spec.get("kind") == "bench":
         return bench_table(results_dir) + "\n"
@@ -58,6 +59,10 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
         methods = spec.get("methods")
         runs = [r for r in select(spec, results_dir) if not methods or r["config"]["method"] in methods]
         return (pilot_table if spec["kind"] == "pilot" else pilot_summary)(runs) + "\n"
+    if spec.get("kind") == "sweeps":  # Fig. 3: Ada-CM's B and γ sweeps
+        points = sweep_points(load_results(results_dir, spec["protocol"]), sweep_base(spec["protocol"]),
+                              spec.get("metric", "test_acc_last"))
+        return sweep_report(points) + "\n"
     if spec.get("kind") == "metrics":  # one setting, several metrics (Fig. 4's CK+ feature scores)
         runs = [r for r in select(spec, results_dir) if r["config"]["n_labels"] == spec["labels"]]
         return metrics_table(runs, spec["methods"], spec["metrics"]) + "\n"

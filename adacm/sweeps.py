@@ -60,13 +60,26 @@ def sweep_points(results: list[dict[str, Any]], base: dict[str, Any], metric: st
     return points
 
 
+def sweep_base(protocol: str) -> dict[str, Any]:
+    """The config fields every Fig. 3 run of ``protocol`` shares: its default Ada-CM run at the
+    RAF-DB stand-in's 100 labels (Table 1's setting)."""
+    from adacm.protocols import get_protocol
+    from adacm.tables import default_backbone
+
+    dataset, n_labels = get_protocol(protocol).setting("rafdb", 100)
+    return {**default_backbone(protocol), "protocol": protocol, "dataset": dataset, "method": "adacm",
+            "n_labels": n_labels}
+
+
 def sweep_report(points: dict[str, list[SweepPoint]]) -> str:
-    """One line per stored value: mean ± std over seeds, and the paired gap to the default."""
-    lines = []
+    """A markdown table, one row per stored value: mean ± std over seeds, each seed's value, and
+    the paired gap to the default over the seeds both have."""
+    lines = ["| parameter | value | test accuracy | per seed | vs default, same seeds |", "|" + "---|" * 5]
     for name, pts in points.items():
         default = next((p for p in pts if p.value == DEFAULTS[name]), None)
         for p in pts:
             gap = p.gap(default) if default and p is not default else None
-            paired = f"; vs default, same seeds: {gap.mean:+.2f} ± {gap.std:.2f} pp (n={gap.n})" if gap else ""
-            lines.append(f"{name} = {p.value:.3f}: {p.agg}{paired}")
+            paired = f"{gap.mean:+.2f} ± {gap.std:.2f} pp (n={gap.n})" if gap else "default" if p is default else "—"
+            seeds = ", ".join(f"s{s} {v:.2f}" for s, v in sorted(p.by_seed.items()))
+            lines.append(f"| {name} | {p.value:.3f} | {p.agg} | {seeds} | {paired} |")
     return "\n".join(lines)

@@ -36,18 +36,13 @@ from IPython.display import Image
 
 from adacm.paths import REPO_ROOT
 from adacm.plots import sweep_figure
-from adacm.protocols import get_protocol
 from adacm.results import load_results
-from adacm.sweeps import DEFAULTS, sweep_points, sweep_report
-from adacm.tables import default_backbone
+from adacm.sweeps import DEFAULTS, sweep_base, sweep_points, sweep_report
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
 out = Path(output_dir) if Path(output_dir).is_absolute() else REPO_ROOT / output_dir
-proto = get_protocol(protocol)
-dataset, n_labels = proto.setting("rafdb", 100)
-base = {**default_backbone(protocol), "protocol": protocol, "dataset": dataset, "method": "adacm", "n_labels": n_labels}
-points = sweep_points(load_results(root, protocol), base, metric)
-print(sweep_report(points) or "no stored runs")
+points = sweep_points(load_results(root, protocol), sweep_base(protocol), metric)
+print(sweep_report(points))
 
 # %%
 Image(sweep_figure(points, DEFAULTS, out / "fig3"))

@@ -101,7 +101,9 @@ def test_sweep_points_pick_the_default_run_and_one_value_each() -> None:
     gap = b[0.9].gap(b[0.97])  # paired over seeds 0 and 1 only: 20 − 30 and 20 − 31
     assert (gap.mean, gap.n) == (-10.5, 2)
     assert [p.value for p in points["gamma"]] == [math.e]
-    assert "b = 0.900: 26.67 ± 11.55 (n=3); vs default, same seeds: -10.50 ± 0.71 pp (n=2)" in sweep_report(points)
+    rows = sweep_report(points).splitlines()
+    assert "| b | 0.900 | 26.67 ± 11.55 (n=3) | s0 20.00, s1 20.00, s2 40.00 | -10.50 ± 0.71 pp (n=2) |" in rows
+    assert "| b | 0.970 | 30.50 ± 0.71 (n=2) | s0 30.00, s1 31.00 | default |" in rows
 
 
 def test_a_run_from_since_changed_weights_is_trained_again(tmp_path: Path) -> None:
