@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    from adacm.sweeps import SweepPoint
 
 PANELS = (("test_acc", "EMA test accuracy (%)"), ("mask_rate", "mask rate (subset I share)"),
           ("pl_acc_masked", "pseudo-label accuracy on subset I"))
@@ -71,7 +74,7 @@ def pretrain_curve_figure(meta: dict[str, Any], path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def sweep_figure(points: dict[str, list[Any]], defaults: dict[str, float], path: Path) -> Path:
+def sweep_figure(points: dict[str, list[SweepPoint]], defaults: dict[str, float], path: Path) -> Path:
     """Fig. 3 style: accuracy against each swept parameter (a ``sweeps.SweepPoint`` per value):
     mean ± std over seeds with each point's n, the default in red, and each seed's runs as a thin
     grey line (a seed's runs share its split and initialisation, so its line is a paired comparison)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from adacm.cli import run_cli
 from adacm.plots import sweep_figure
 from adacm.runner import add_grid_args, grid_from_args, run_configs
-from adacm.sweeps import DEFAULTS, sweep_configs, sweep_points, sweep_report
+from adacm.sweeps import DEFAULTS, SETTING, sweep_configs, sweep_points, sweep_report
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
 
 
 def fig3(args: argparse.Namespace) -> None:
-    base = grid_from_args(args, [("rafdb", 100)])
+    base = grid_from_args(args, [SETTING])
     configs = list(dict.fromkeys(c for grid in sweep_configs(base).values() for _, cs in grid for c in cs))
     results = run_configs(configs, args.results_dir, "fig3", args.rerun, args.dry_run, args.shard)
     points = sweep_points(results, base[0].to_dict(), args.metric)
