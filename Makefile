@@ -1,29 +1,28 @@
 # Two commands set everything up on a fresh machine:
-#   make table2   creates .venv if missing, installs, builds the SimCLR backbone if missing,
-#                 runs the cpu protocol's Table 2
-#   make test     creates .venv if missing, installs, runs the test suite
+#   make table2     creates .venv if missing, installs, prints the cpu protocol's Table 2 from the
+#                   stored runs; trains what is missing (first saying what and how long, and
+#                   building the SimCLR backbone only if a run to train needs it)
+#   make test       creates .venv if missing, installs, runs the test suite
+#   make test-fast  the tests that train nothing (development)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: table2 test smoke pretrain backbone figures notebooks clean-venv
+.PHONY: table2 test test-fast smoke pretrain backbone figures notebooks clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-# the cpu protocol's backbone: SimCLR weights made here from the training images (data-derived, kept
-# in ADACM_CACHE, never in git), built only when missing (~83 min on 2 cores); the path is asked of
-# adacm itself so that the cache rule lives in one place. A stored run made from other weights is
-# trained again.
 table2: $(STAMP)
-	$(PY) -c "import sys; from adacm.pretrain import simclr_weights_path as p; sys.exit(not p('resnet18').is_file())" \
-		|| $(PY) -m adacm.cli pretrain
 	$(PY) experiments/table2.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 smoke: $(STAMP)
 	$(PY) experiments/table2.py --protocol smoke

@@ -5,8 +5,8 @@ ResNet-18 step over batch 16 labeled + 16 unlabeled images, i.e. 16 + 3×16 = 64
 forward and backward (the labeled batch, two weak and one strong view of each unlabeled image):
 
 1. ``suite``    — this suite's ``Trainer.train_epoch`` exactly as the ``cpu`` protocol runs it
-   (FER2013, 400 labels, scratch init): augmentation and batching included, bf16 autocast,
-   channels_last, one joint forward, Adam, EMA. The trainer gets a class-balanced 2,000-image
+   (FER2013, 400 labels, scratch init): augmentation and batching included, the numerics the
+   trainer chooses on this machine (``adacm.numerics``), one joint forward, Adam, EMA. The trainer gets a class-balanced 2,000-image
    subset of FER2013's training set: the size of the unlabeled pool does not change the cost of
    an iteration, and it keeps the one-off 224 px resize small.
 2. ``official`` — the per-iteration structure of the official code (hangyu94/Ada-CM ``main.py``),
@@ -16,7 +16,8 @@ forward and backward (the labeled batch, two weak and one strong view of each un
    ``state_dict().values()``). It runs on pre-made random tensors: its data loading is
    excluded, which favours it.
 3. ``ceiling``  — the practical ceiling: plain torchvision ResNet-18, one forward + backward +
-   Adam step over the 64 pre-made images, bf16 autocast + channels_last.
+   Adam step over the 64 pre-made images, in the fastest of fp32/bf16 × contiguous/channels_last
+   on this machine (each is measured and recorded).
 
 The issue's goal at 48 px: suite/official ≥ 2.0 and suite/ceiling ≥ 0.8. Run it on an idle
 machine: the numbers are only comparable when nothing else competes for the cores.
@@ -55,6 +56,8 @@ from adacm.data.datasets import NUM_CLASSES, Dataset, Part, load_dataset
 from adacm.errors import UserError
 from adacm.losses import info_nce
 from adacm.models import build_model
+from adacm.machine import cpu_model, machine, machine_kind
+from adacm.numerics import PRECISIONS, Numerics
 from adacm.protocols import get_protocol
 from adacm.train import Trainer, device_description, git_commit, pick_device
 
@@ -108,14 +111,7 @@ def images_per_second(run: Run, iters: int, warmup: int, images: int, device: to
 
 # ----------------------------------------------------------------------- the three runs
 def suite_run(trainer: Trainer) -> Run:
-    """``train_epoch`` over n iterations (its epoch length is the config's, so the config is swapped)."""
-    base = trainer.cfg
-
-    def run(n: int) -> object:
-        trainer.cfg = replace(base, iters_per_epoch=n)
-        return trainer.train_epoch(tqdm(disable=True))
-
-    return run
+    return trainer.train_steps
 
 
 def official_mask(max_probs: torch.Tensor, max_idx: torch.Tensor, threshold: list[float]) -> torch.Tensor:
@@ -187,19 +183,19 @@ def official_run(cfg: RunConfig, device: torch.device) -> Run:
     return run
 
 
-def ceiling_run(cfg: RunConfig, device: torch.device) -> Run:
-    """Plain torchvision ResNet-18: forward + backward + Adam, bf16 autocast, channels_last."""
-    model = torchvision.models.resnet18(num_classes=NUM_CLASSES).to(device, memory_format=torch.channels_last)
+def ceiling_run(cfg: RunConfig, device: torch.device, numerics: Numerics) -> Run:
+    """Plain torchvision ResNet-18: forward + backward + Adam in the given numerics."""
+    model = numerics.to(torchvision.models.resnet18(num_classes=NUM_CLASSES), device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(0)
     n = images_per_iteration(cfg)
-    x = torch.rand(n, 3, cfg.image_size, cfg.image_size, generator=gen).to(device, memory_format=torch.channels_last)
+    x = numerics.to(torch.rand(n, 3, cfg.image_size, cfg.image_size, generator=gen), device)
     y = torch.randint(0, NUM_CLASSES, (n,), generator=gen).to(device)
 
     def run(iters: int) -> object:
         for _ in range(iters):
-            with torch.autocast(device.type, dtype=torch.bfloat16):
-                loss = F.cross_entropy(model(x), y)
+            with numerics.autocast(device):
+                loss = F.cross_entropy(model(x).float(), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -208,25 +204,34 @@ def ceiling_run(cfg: RunConfig, device: torch.device) -> Run:
     return run
 
 
-#: the suite's fast-path switches; ``--steps`` measures the suite with each one turned off in turn
-FAST_PATH = {"bf16 autocast": "amp_bf16", "channels_last": "channels_last", "one joint forward": "joint_forward"}
+#: ``--steps`` measures the suite in each precision and without its one joint forward
+STEPS = ("in fp32", "in bf16", "without one joint forward")
 
 
-def suite_speed(cfg: RunConfig, iters: int, warmup: int, device: torch.device) -> float:
+def suite_speed(cfg: RunConfig, iters: int, warmup: int, device: torch.device,
+                precision: str | None = None) -> tuple[float, Numerics]:
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(cfg, bench_data(EVAL_IMAGES), checkpoint_dir=Path(tmp), progress=False)
-        return images_per_second(suite_run(trainer), iters, warmup, images_per_iteration(cfg), device)
+        trainer = Trainer(cfg, bench_data(EVAL_IMAGES), checkpoint_dir=Path(tmp), progress=False, precision=precision)
+        speed = images_per_second(suite_run(trainer), iters, warmup, images_per_iteration(cfg), device)
+        return speed, trainer.numerics
 
 
-def measure(size: int, iters: int, warmup: int, device: torch.device, steps: bool = False) -> dict[str, float]:
+def measure(size: int, iters: int, warmup: int, device: torch.device, steps: bool = False) -> dict[str, Any]:
     cfg = suite_config(size)
     images = images_per_iteration(cfg)
-    out = {"suite": suite_speed(cfg, iters, warmup, device)}
+    speed, numerics = suite_speed(cfg, iters, warmup, device)
+    out: dict[str, Any] = {"suite": speed, "suite numerics": numerics.to_dict()}
     if steps:
-        for step, field in FAST_PATH.items():
-            out[f"suite without {step}"] = suite_speed(replace(cfg, **{field: False}), iters, warmup, device)
+        for precision in PRECISIONS:
+            out[f"suite in {precision}"] = suite_speed(cfg, iters, warmup, device, precision)[0]
+        out["suite without one joint forward"] = suite_speed(replace(cfg, joint_forward=False), iters, warmup, device)[0]
     out["official"] = images_per_second(official_run(cfg, device), iters, warmup, images, device)
-    out["ceiling"] = images_per_second(ceiling_run(cfg, device), iters, warmup, images, device)
+    for precision in PRECISIONS:
+        for channels_last in (False, True):
+            variant = Numerics(precision, channels_last)
+            name = f"ceiling {precision}/{'channels_last' if channels_last else 'contiguous'}"
+            out[name] = images_per_second(ceiling_run(cfg, device, variant), iters, warmup, images, device)
+    out["ceiling"] = max(v for k, v in out.items() if k.startswith("ceiling "))
     out["suite/official"] = out["suite"] / out["official"]
     out["suite/ceiling"] = out["suite"] / out["ceiling"]
     return out
@@ -297,18 +302,8 @@ def profile_epoch(cfg: RunConfig, data: Dataset, device: torch.device) -> dict[s
 
 
 # ------------------------------------------------------------------------------- report
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def host_name() -> str:
-    return re.sub(r"[^A-Za-z0-9-]+", "-", platform.node().split(".")[0])[:40] or "host"
+def file_slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60] or "machine"
 
 
 def format_table(results: dict[str, dict[str, float]]) -> str:
@@ -335,22 +330,25 @@ def run_bench(args: argparse.Namespace) -> None:
     report: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "host": platform.node(),
         "cpu_model": cpu_model(), "device": device_description(device), "threads": torch.get_num_threads(),
-        "torch": torch.__version__, "code": git_commit(),
+        "torch": torch.__version__, "machine": machine(device), "code": git_commit(),
         "settings": {"sizes": args.sizes, "iters": args.iters, "warmup": args.warmup,
                      "images_per_iteration": images_per_iteration(suite_config(args.sizes[0])),
                      "suite_train_images": TRAIN_IMAGES,
                      "suite_configs": {str(size): suite_config(size).to_dict() for size in args.sizes},
                      "official": "pre-made random tensors, data loading excluded",
-                     "ceiling": "pre-made random tensors, bf16 autocast + channels_last"},
+                     "ceiling": "pre-made random tensors, the fastest of fp32/bf16 × contiguous/channels_last"},
         "images_per_s": results, "goal_48": GOAL_48}
     print(f"images/s, ResNet-18, {report['settings']['images_per_iteration']} images per iteration; "
           f"{report['device']}, {report['cpu_model']}, torch {torch.__version__}")
     print(format_table(results))
     for size, r in results.items():
-        for step in FAST_PATH:
-            if f"suite without {step}" in r:
-                print(f"{size} px without {step}: {r[f'suite without {step}']:.1f} images/s "
-                      f"(the step is worth ×{r['suite'] / r[f'suite without {step}']:.2f})")
+        print(f"{size} px: the suite ran in {r['suite numerics']['precision']}"
+              f"{' + channels_last' if r['suite numerics']['channels_last'] else ''}; ceiling per numerics: "
+              + ", ".join(f"{k.removeprefix('ceiling ')} {v:.1f}" for k, v in r.items() if k.startswith("ceiling ")))
+        for step in STEPS:
+            if f"suite {step}" in r:
+                print(f"{size} px, suite {step}: {r[f'suite {step}']:.1f} images/s "
+                      f"(×{r[f'suite {step}'] / r['suite']:.2f} of the suite's choice)")
     if "48" in results:
         met = {k: results["48"][k] >= goal for k, goal in GOAL_48.items()}
         report["goal_48_met"] = met
@@ -362,7 +360,8 @@ def run_bench(args: argparse.Namespace) -> None:
         for size, p in report["profile"].items():
             print(format_profile(size, p))
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"bench_{host_name()}_{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    kind = file_slug(machine_kind(report["machine"]))
+    path = args.out / f"bench_{kind}_{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {path}")
 
@@ -376,7 +375,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("results/bench"),
                         help="folder for the JSON (default: results/bench)")
     parser.add_argument("--steps", action="store_true",
-                        help="also measure the suite with each fast-path step (bf16, channels_last, joint forward) off")
+                        help="also measure the suite in fp32, in bf16, and without its one joint forward")
     parser.add_argument("--profile", action="store_true",
                         help="also split one epoch of the suite's trainer into parts (slow: a full epoch per size)")
     args = parser.parse_args(argv)

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from adacm.errors import UserError
 
@@ -16,7 +17,7 @@ from adacm.errors import UserError
 def _pretrain(args: argparse.Namespace) -> None:
     from adacm.pretrain import SimCLRConfig, pretrain
 
-    meta = pretrain(args.minutes, args.max_steps, SimCLRConfig(model=args.model))
+    meta = pretrain(args.minutes, args.max_steps, SimCLRConfig(model=args.model), precision=args.precision)
     print(json.dumps({k: meta[k] for k in ("path", "sha256", "steps", "train_minutes")}, indent=1))
     for point in meta["curve"]:
         print(f"  step {point['step']:>5}  {point['minutes']:>6.1f} min  loss {point['loss']:.3f}  probe {point['probe_acc']:.2f}%")
@@ -29,10 +30,16 @@ def _backbone(args: argparse.Namespace) -> None:
     cli_dlib_face(cache_dir())
 
 
-def _report(args: argparse.Namespace) -> None:
-    from adacm.report import update_readme
+def _claims(args: argparse.Namespace) -> None:
+    from adacm.claims import claims_report
 
-    print(f"re-rendered {update_readme()} generated blocks in README.md")
+    print(claims_report(args.results_dir, args.protocol, args.table, args.format))
+
+
+def _report(args: argparse.Namespace) -> None:
+    from adacm.report import update_documents
+
+    print(f"re-rendered {update_documents()} generated blocks in README.md and docs/")
 
 
 def _data_check(args: argparse.Namespace) -> None:
@@ -75,7 +82,8 @@ def _data_prepare(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from adacm.protocols import CPU_SIMCLR_STEPS
+    from adacm.numerics import CHOICES
+    from adacm.protocols import CPU_SIMCLR_STEPS, PROTOCOLS
 
     parser = argparse.ArgumentParser(prog="adacm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,12 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=float, default=float("inf"),
                    help="wall-clock budget of this invocation (default: none; it resumes where it stopped)")
     p.add_argument("--max-steps", type=int, default=CPU_SIMCLR_STEPS,
-                   help=f"total steps over all invocations (default {CPU_SIMCLR_STEPS}: the cpu protocol's, ~83 min)")
+                   help=f"total steps over all invocations (default {CPU_SIMCLR_STEPS}: the cpu protocol's, ~1 h)")
+    p.add_argument("--precision", choices=CHOICES, help="fp32, bf16 or auto (default: ADACM_PRECISION, else auto: "
+                                                        "the faster here); recorded in the build's record")
     p.set_defaults(func=_pretrain)
     p = sub.add_parser("backbone", help="convert and cache a pretrained backbone (prints path, sha256, parameters)")
     p.add_argument("name", choices=["dlib-face"])
     p.set_defaults(func=_backbone)
-    p = sub.add_parser("report", help="re-render the README's generated tables from results/")
+    p = sub.add_parser("claims", help="the verdict on each of the paper's comparative claims: paired differences "
+                                      "over seeds, CIs, Holm-adjusted p-values, seeds needed")
+    p.add_argument("--protocol", default="cpu", choices=sorted(PROTOCOLS))
+    p.add_argument("--table", type=int, choices=(1, 2, 3), help="only this paper table's claims (the family for "
+                                                                 "the adjustment stays every claim)")
+    p.add_argument("--format", default="markdown", choices=("markdown", "json"))
+    p.add_argument("--results-dir", type=Path, default=Path("results"), help="results store (default: results/)")
+    p.set_defaults(func=_claims)
+    p = sub.add_parser("report", help="re-render the generated tables of README.md and docs/ from results/")
     p.set_defaults(func=_report)
     data = sub.add_parser("data", help="read datasets in their owners' layouts (RAF-DB, AffectNet, SFEW, CK+, FER2013)")
     data_sub = data.add_subparsers(dest="data_command", required=True)

@@ -15,6 +15,10 @@ from adacm.errors import UserError
 
 #: fields added after the first stored results, with the default that leaves a key unchanged
 ADDED_LATER: dict[str, Any] = {"head_lr_mult": 1.0, "bn_momentum": None}
+#: numerics fields that configs once had, at the values every stored run had. Numerics are how a
+#: run is computed (``adacm.numerics``, recorded in each result), not what it is, so they left the
+#: config; they stay in the key's preimage at these values so that every stored key stays valid.
+RETIRED: dict[str, Any] = {"amp_bf16": True, "channels_last": True}
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,6 @@ class RunConfig:
     lr: float = 5e-4
     ema_decay: float = 0.999
     ema_weight_decay: float = 0.02  # × lr, applied to the model's weights at each EMA step (official code)
-    amp_bf16: bool = True
-    channels_last: bool = True
     joint_forward: bool = True
     method_overrides: dict[str, Any] = field(default_factory=dict)
     head_lr_mult: float = 1.0  # learning rate of the linear classifier relative to ``lr``
@@ -64,6 +66,11 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """A config from a stored result's ``config`` (which may still carry retired fields)."""
+        return cls(**{k: v for k, v in data.items() if k not in RETIRED})
+
     def key(self) -> str:
         """sha256 of the canonical JSON of the config (first 16 hex digits).
 
@@ -71,6 +78,7 @@ class RunConfig:
         adding an option never orphans the stored runs that did not use it.
         """
         data = {k: v for k, v in self.to_dict().items() if not (k in ADDED_LATER and v == ADDED_LATER[k])}
+        data.update(RETIRED)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

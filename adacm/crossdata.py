@@ -28,6 +28,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from adacm.data.datasets import array, open_npz
 from adacm.data.streams import resize_images
 from adacm.paths import data_dir
+from adacm.predictions import encode
 from adacm.protocols import PAPER_DATASET
 
 BASIC = (0, 1, 2, 3, 4, 5)  # surprise, fear, disgust, happiness, sadness, anger
@@ -65,10 +66,11 @@ def load_ckplus(size: int) -> CKPlus:
 def ckplus_report(probs: torch.Tensor, feats: torch.Tensor, ck: CKPlus, seed: int) -> dict[str, Any]:
     """Accuracy among ``ck.classes``, t-SNE coordinates, silhouette and subject-disjoint 5-NN accuracy."""
     y, classes = ck.y, ck.classes
-    pred = np.asarray(classes)[probs[:, list(classes)].argmax(1).numpy()]
+    among = torch.softmax(torch.log(probs[:, list(classes)].clamp_min(1e-12)), dim=1)  # renormalised over `classes`
+    pred = np.asarray(classes)[among.argmax(1).numpy()]
     f = feats.numpy().astype(np.float64)
     knn = cross_val_score(KNeighborsClassifier(5, metric="cosine"), f, y, groups=ck.subjects, cv=GroupKFold(5))
     xy = TSNE(2, perplexity=min(30.0, (len(f) - 1) / 3), init="pca", random_state=seed).fit_transform(f)  # 30 unless tiny
     return {"acc": float((pred == y).mean() * 100), "n": int(len(y)), "classes": list(classes),
             "silhouette": float(silhouette_score(f, y, metric="cosine")), "knn_acc": float(knn.mean() * 100),
-            "tsne": np.round(xy, 2).tolist(), "labels": y.tolist()}
+            "tsne": np.round(xy, 2).tolist(), "labels": y.tolist(), "predictions": encode(pred, among.max(1).values.numpy())}

@@ -19,12 +19,14 @@ PANELS = (("test_acc", "EMA test accuracy (%)"), ("mask_rate", "mask rate (subse
           ("pl_acc_masked", "pseudo-label accuracy on subset I"))
 
 
-def save_figure(fig: plt.Figure, path: Path) -> Path:
-    """Write ``path``.png and .pdf (creating the folder) and close the figure; returns the PNG."""
-    fig.tight_layout()
+def save_figure(fig: plt.Figure, path: Path, layout: bool = True) -> Path:
+    """Write ``path``.png and .pdf (creating the folder) and close the figure; returns the PNG. The
+    PDF carries no creation date, so the same results redraw the same bytes."""
+    if layout:
+        fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path.with_suffix(".png"), dpi=110)
-    fig.savefig(path.with_suffix(".pdf"))
+    fig.savefig(path.with_suffix(".pdf"), metadata={"CreationDate": None})
     plt.close(fig)
     return path.with_suffix(".png")
 
@@ -161,3 +163,38 @@ def table_chart(results: list[dict[str, Any]], table: int, layout: Any, metric: 
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
+
+
+VERDICT_COLOURS = {"supported": "tab:green", "reversed": "tab:red", "inconclusive": "tab:grey", "not evaluable": "lightgrey"}
+
+
+def forest_plot(verdicts: list[dict[str, Any]], path: Path, title: str) -> Path:
+    """Each claim's paired difference A − B with its 95% t-interval (and the bootstrap's, thinner,
+    where stored), coloured by verdict, the paper's gap as a cross; one panel per paper table.
+    ``verdicts``: ``Verdict.to_dict()`` rows."""
+    tables = sorted({v["table"] for v in verdicts})
+    heights = [sum(v["table"] == t for v in verdicts) for t in tables]
+    fig, axes = plt.subplots(len(tables), 1, figsize=(8.5, 1.2 + 0.32 * sum(heights)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, table in zip(axes[:, 0], tables):
+        rows = [v for v in verdicts if v["table"] == table]
+        for y, v in enumerate(reversed(rows)):
+            colour = VERDICT_COLOURS[v["verdict"]]
+            if v["ci_t"]:
+                ax.plot(v["ci_t"], [y, y], color=colour, lw=2.5, solid_capstyle="butt")
+            if v["ci_bootstrap"]:
+                ax.plot(v["ci_bootstrap"], [y - 0.22] * 2, color=colour, lw=1)
+            ax.plot([v["diff"]], [y], "o", color=colour, ms=5)
+            if v["paper_gap"] is not None:
+                ax.plot([v["paper_gap"]], [y], "x", color="black", ms=6)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([f"{v['claim'].split(' (')[0]} (n={v['n']})" for v in reversed(rows)], fontsize=7)
+        ax.set_title(f"Table {table}", fontsize=9, loc="left")
+        ax.tick_params(axis="x", labelsize=8)
+    axes[-1, 0].set_xlabel("A − B, test accuracy (points): paired mean, 95% CI; × the paper's gap", fontsize=8)
+    handles = [plt.Line2D([], [], color=c, lw=2.5, label=w) for w, c in VERDICT_COLOURS.items()]
+    fig.suptitle(title, fontsize=10, x=0.02, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.legend(handles=handles, fontsize=7, loc="upper right", ncol=4, frameon=False)
+    return save_figure(fig, path, layout=False)

@@ -6,7 +6,13 @@ pretrained here without labels on FER2013 + SFEW training images (never the test
 ``adacm pretrain`` runs in time slices (``--minutes``), checkpoints, and resumes, so it can
 run in the background across sessions; a linear probe (400 labels, FER2013 test) is recorded
 every ``probe_every`` steps so that one can see when the curve flattens. The backbone is
-written to ``ADACM_CACHE`` under torchvision's key names, with its sha256 and provenance.
+written to ``ADACM_CACHE`` under torchvision's key names.
+
+Each build is an artifact with a committed record, ``results/pretrain/<name>_<sha256[:12]>.json``:
+its sha256, the machine and numerics it was made with, steps, minutes and probe curve. A build
+on another CPU kind or in another precision has other weights; a stored run is kept as long as
+it started from *a* recorded build (its ``init_sha256``), so a new machine's build does not
+orphan the stored runs, and the verdict engine pairs two runs only when they share a build.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +40,15 @@ from adacm.errors import UserError
 from adacm.losses import info_nce
 from adacm.models import BACKBONES
 from adacm.backbones import save_state
+from adacm.machine import machine
+from adacm.numerics import Numerics
+from adacm.numerics import choose as choose_numerics
 from adacm.paths import REPO_ROOT, atomic_write_bytes, cache_dir
+
+
+CPU = torch.device("cpu")
+#: the numerics that pretraining used before it chose them (fixed in the code then)
+BEFORE_NUMERICS = Numerics("bf16", True, "default")
 
 
 @dataclass(frozen=True)
@@ -86,12 +101,13 @@ class SimCLRNet(nn.Module):
 
 
 @torch.no_grad()
-def linear_probe(backbone: nn.Module, x_l: np.ndarray, y_l: np.ndarray, x_t: np.ndarray, y_t: np.ndarray) -> float:
+def linear_probe(backbone: nn.Module, x_l: np.ndarray, y_l: np.ndarray, x_t: np.ndarray, y_t: np.ndarray,
+                 numerics: Numerics) -> float:
     """Test accuracy (%) of a logistic regression on frozen, standardised pooled features."""
     backbone.eval()
 
     def feats(x: np.ndarray) -> np.ndarray:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with numerics.autocast(CPU):
             return torch.cat([backbone(to_tensor(x[i:i + 512]).expand(-1, 3, -1, -1)).float()
                               for i in range(0, len(x), 512)]).numpy()
 
@@ -102,7 +118,52 @@ def linear_probe(backbone: nn.Module, x_l: np.ndarray, y_l: np.ndarray, x_t: np.
     return float((clf.predict((f_t - mu) / sd) == y_t).mean() * 100)
 
 
-def pretrain(minutes: float, max_steps: int, cfg: SimCLRConfig = SimCLRConfig(), progress: bool = True) -> dict[str, Any]:
+def simclr_step(net: SimCLRNet, opt: torch.optim.Optimizer, batch: np.ndarray, rng: np.random.Generator,
+                cfg: SimCLRConfig, numerics: Numerics) -> float:
+    """One SimCLR step on a batch of images; returns the loss."""
+    views = torch.cat([simclr_views(batch, rng, cfg), simclr_views(batch, rng, cfg)])
+    with numerics.autocast(CPU):
+        z = net(numerics.to(views, CPU))
+    loss = info_nce(z[: cfg.batch_size], z[cfg.batch_size:], cfg.temperature)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def pretrain_numerics(model: str, precision: str | None = None) -> Numerics:
+    return choose_numerics(CPU, model, 48, precision)
+
+
+def estimate_minutes(max_steps: int, cfg: SimCLRConfig = SimCLRConfig(), precision: str | None = None) -> float:
+    """Minutes a build of ``max_steps`` would take here: two steps timed now (after one untimed),
+    on random images, in the numerics a build would use, times the steps still to run."""
+    numerics = pretrain_numerics(cfg.model, precision)
+    net = numerics.to(SimCLRNet(cfg.model), CPU)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    rng = np.random.default_rng(0)
+    batch = rng.integers(0, 256, (cfg.batch_size, 48, 48), dtype=np.uint8)
+    simclr_step(net, opt, batch, rng, cfg, numerics)
+    start = time.perf_counter()
+    for _ in range(2):
+        simclr_step(net, opt, batch, rng, cfg, numerics)
+    done = load_checkpoint_state(cfg)["state"]["step"] if checkpoint_path(cfg).is_file() else 0
+    return (time.perf_counter() - start) / 2 * max(0, max_steps - done) / 60
+
+
+def checkpoint_path(cfg: SimCLRConfig) -> Path:
+    return cache_dir() / f"simclr_{cfg.model}.checkpoint.pt"
+
+
+def load_checkpoint_state(cfg: SimCLRConfig) -> dict[str, Any]:
+    saved = torch.load(checkpoint_path(cfg), map_location="cpu", weights_only=False)
+    if saved["state"]["config"] != asdict(cfg):
+        raise UserError(f"{checkpoint_path(cfg)} was made with another SimCLR config; delete it to start again")
+    return saved
+
+
+def pretrain(minutes: float, max_steps: int, cfg: SimCLRConfig = SimCLRConfig(), progress: bool = True,
+             precision: str | None = None) -> dict[str, Any]:
     """Run (or continue) SimCLR for at most ``minutes`` of wall time, then save the backbone."""
     if cfg.model not in BACKBONES:
         raise UserError(f"unknown model {cfg.model!r}: choose one of {', '.join(BACKBONES)}")
@@ -111,20 +172,23 @@ def pretrain(minutes: float, max_steps: int, cfg: SimCLRConfig = SimCLRConfig(),
     idx = labeled_indices(fer.train.y, 400, 0, "fer2013", NUM_CLASSES)
     probe_data = (fer.train.x[idx], fer.train.y[idx], fer.test.x, fer.test.y)
 
-    ckpt_path = cache_dir() / f"simclr_{cfg.model}.checkpoint.pt"
+    ckpt_path = checkpoint_path(cfg)
     torch.manual_seed(cfg.seed)
-    net = SimCLRNet(cfg.model).to(memory_format=torch.channels_last)
+    numerics = pretrain_numerics(cfg.model, precision)
+    net = SimCLRNet(cfg.model)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
-    state: dict[str, Any] = {"step": 0, "seconds": 0.0, "curve": [], "config": asdict(cfg)}
+    state: dict[str, Any] = {"step": 0, "seconds": 0.0, "curve": [], "config": asdict(cfg),
+                             "numerics": numerics.to_dict()}
     if ckpt_path.is_file():
-        saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        if saved["state"]["config"] != asdict(cfg):
-            raise UserError(f"{ckpt_path} was made with another SimCLR config; delete it to start again")
+        saved = load_checkpoint_state(cfg)
         net.load_state_dict(saved["net"])
         opt.load_state_dict(saved["opt"])
         rng.bit_generator.state = saved["rng"]
         state = saved["state"]
+        state.setdefault("numerics", BEFORE_NUMERICS.to_dict())
+        numerics = Numerics(**state["numerics"])  # a build is computed in one numerics
+    net = numerics.to(net, CPU)
 
     deadline = time.perf_counter() + minutes * 60
     bar = tqdm(total=max_steps, initial=state["step"], desc="simclr", disable=not progress, mininterval=5)
@@ -132,22 +196,16 @@ def pretrain(minutes: float, max_steps: int, cfg: SimCLRConfig = SimCLRConfig(),
     while state["step"] < max_steps and time.perf_counter() < deadline:
         start = time.perf_counter()
         batch = images[rng.integers(0, len(images), cfg.batch_size)]
-        views = torch.cat([simclr_views(batch, rng, cfg), simclr_views(batch, rng, cfg)])
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            z = net(views.contiguous(memory_format=torch.channels_last))
-        loss = info_nce(z[: cfg.batch_size], z[cfg.batch_size:], cfg.temperature)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = simclr_step(net, opt, batch, rng, cfg, numerics)
         state["step"] += 1
         state["seconds"] += time.perf_counter() - start
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix(loss=f"{loss:.3f}")
         if state["step"] % cfg.probe_every == 0:
-            acc = linear_probe(net.backbone, *probe_data)
+            acc = linear_probe(net.backbone, *probe_data, numerics)
             state["curve"].append({"step": state["step"], "minutes": round(state["seconds"] / 60, 2),
-                                   "loss": round(loss.item(), 4), "probe_acc": round(acc, 2)})
-            bar.write(f"step {state['step']}: loss {loss.item():.3f}, linear probe {acc:.2f}%")
+                                   "loss": round(loss, 4), "probe_acc": round(acc, 2)})
+            bar.write(f"step {state['step']}: loss {loss:.3f}, linear probe {acc:.2f}%")
             tmp = ckpt_path.with_suffix(f".{os.getpid()}.tmp")
             torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "rng": rng.bit_generator.state,
                         "state": state}, tmp)
@@ -157,27 +215,53 @@ def pretrain(minutes: float, max_steps: int, cfg: SimCLRConfig = SimCLRConfig(),
 
 
 def save_backbone(net: SimCLRNet, state: dict[str, Any], fingerprint: dict[str, str]) -> dict[str, Any]:
-    path = simclr_weights_path(state["config"]["model"])
-    meta = {"path": str(path), "sha256": save_state(net.backbone.torchvision_state(), path), "steps": state["step"],
-            "train_minutes": round(state["seconds"] / 60, 2), "config": state["config"],
-            "data_sha256": fingerprint, "images": "FER2013 train + SFEW train (labels unused)",
+    """Write the backbone to the cache and its build record to ``results/pretrain`` (to commit)."""
+    model = state["config"]["model"]
+    path = simclr_weights_path(model)
+    digest = save_state(net.backbone.torchvision_state(), path)
+    build = {"machine": machine(), "numerics": state["numerics"], "train_minutes": round(state["seconds"] / 60, 2),
+             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    meta = {"name": f"simclr_{model}", "model": model, "sha256": digest, "steps": state["step"], **build,
+            "config": state["config"], "data_sha256": fingerprint, "images": "FER2013 train + SFEW train (labels unused)",
             "probe": "logistic regression on frozen pooled features, 400 FER2013 labels (split seed 0), FER2013 test",
             "curve": state["curve"]}
     atomic_write_bytes(path.with_suffix(".json"), json.dumps(meta, indent=1).encode())
+    record_build(meta, build)
     return meta
 
 
-#: where the provenance of each pretrained backbone is committed (the weights stay in the cache)
+#: where the record of each build of a pretrained backbone is committed (the weights stay in the cache)
 PRETRAIN_RECORDS = REPO_ROOT / "results" / "pretrain"
 
 
-def same_weights(digest: str) -> set[str]:
-    """``digest`` and the sha256 of every earlier file that a committed record shows to hold the
-    same weights (its ``same_weights_as``: digest → evidence). Before ``save_state`` the file's
-    bytes, hence its digest, changed with every rebuild although the weights did not."""
-    digests = {digest}
-    for record in sorted(PRETRAIN_RECORDS.glob("*.json")):
-        meta = json.loads(record.read_text())
-        if meta.get("sha256") == digest:
-            digests |= set(meta.get("same_weights_as", {}))
-    return digests
+def build_record_path(name: str, digest: str) -> Path:
+    return PRETRAIN_RECORDS / f"{name}_{digest[:12]}.json"
+
+
+def record_build(meta: dict[str, Any], build: dict[str, Any]) -> Path:
+    """Commit-ready record of a build; a rebuild with the same sha256 (the same weights, bit for
+    bit) is added to the existing record's ``rebuilds`` instead of replacing it."""
+    path = build_record_path(meta["name"], meta["sha256"])
+    if path.is_file():
+        record = json.loads(path.read_text())
+        record.setdefault("rebuilds", []).append(build)
+    else:
+        record = meta
+    atomic_write_bytes(path, (json.dumps(record, indent=1) + "\n").encode())
+    return path
+
+
+def build_records(model: str | None = None) -> list[dict[str, Any]]:
+    """Every committed build record (of one backbone ``model``, if given)."""
+    records = [json.loads(p.read_text()) for p in sorted(PRETRAIN_RECORDS.glob("*.json"))]
+    return [r for r in records if model is None or r["model"] == model]
+
+
+def build_of(digest: str | None) -> str | None:
+    """The recorded build a weights file's sha256 belongs to: its own sha256, or that of the build
+    whose ``same_weights_as`` names it (files written before ``save_state`` had other bytes for
+    the same weights). None if no record names it."""
+    for record in build_records():
+        if digest == record["sha256"] or digest in record.get("same_weights_as", {}):
+            return record["sha256"]
+    return None

@@ -17,8 +17,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from adacm.claims import claims_table, evaluate
+from adacm.claims import claims_report
+from adacm.machine import machine_kind
 from adacm.paths import REPO_ROOT
+from adacm.precision import stored_arms, study_report
 from adacm.results import load_results
 from adacm.sweeps import sweep_base, sweep_points, sweep_report
 from adacm.tables import default_backbone, markdown_table, matches, metrics_table, paper_layout, pilot_summary, pilot_table
@@ -35,16 +37,23 @@ def select(spec: dict[str, Any], results_dir: Path, where: dict[str, Any] | str 
 
 
 def bench_table(results_dir: Path) -> str:
-    """Every stored ``python -m adacm.bench`` report: images/s, the issue's two ratios, the fast-path steps."""
-    lines = ["| date | size | suite | official | ceiling | suite/official | suite/ceiling | each fast-path step is worth |",
-             "|" + "---|" * 8]
+    """Every stored ``python -m adacm.bench`` report: the machine, images/s, the two ratios, and the
+    suite's numerics and the other precisions' speeds where measured."""
+    lines = ["| date | machine | size | suite (numerics) | official | ceiling (fastest numerics) | suite/official | "
+             "suite/ceiling | other measurements |", "|" + "---|" * 9]
     for path in sorted((results_dir / "bench").glob("bench_*.json")):
         report = json.loads(path.read_text())
+        kind = machine_kind(report["machine"]) if "machine" in report else f"{report['cpu_model']} (not recorded)"
         for size, r in report["images_per_s"].items():
-            steps = ", ".join(f"{k.removeprefix('suite without ')} ×{r['suite'] / v:.2f}" for k, v in r.items()
-                              if k.startswith("suite without ")) or "—"
-            lines.append(f"| {report['date'][:16]} | {size} px | {r['suite']:.0f} | {r['official']:.0f} | "
-                         f"{r['ceiling']:.0f} | {r['suite/official']:.2f} | {r['suite/ceiling']:.2f} | {steps} |")
+            numerics = r.get("suite numerics", {"precision": "bf16", "channels_last": True})
+            ceilings = {k.removeprefix("ceiling "): v for k, v in r.items() if k.startswith("ceiling ")}
+            fastest = f" ({max(ceilings, key=ceilings.__getitem__)})" if ceilings else " (bf16/channels_last)"
+            others = ", ".join(f"{k.removeprefix('suite ')} {v:.0f}" for k, v in r.items()
+                               if k.startswith("suite ") and isinstance(v, float)) or "—"
+            lines.append(f"| {report['date'][:16]} | {kind} | {size} px | {r['suite']:.0f} "
+                         f"({numerics['precision']}{', channels_last' if numerics['channels_last'] else ''}) | "
+                         f"{r['official']:.0f} | {r['ceiling']:.0f}{fastest} | {r['suite/official']:.2f} | "
+                         f"{r['suite/ceiling']:.2f} | {others} |")
     return "\n".join(lines)
 
 
@@ -53,8 +62,10 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
     as the paper has it under this protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
     if spec.get("kind") == "bench":
         return bench_table(results_dir) + "\n"
-    if spec.get("kind") == "claims":  # the paper's comparative claims, each on its backbone's default runs
-        return claims_table(evaluate(select(spec, results_dir, {}), spec["protocol"])) + "\n"
+    if spec.get("kind") == "precision":  # the fp32-vs-bf16 study (docs/operations.md)
+        return study_report(*stored_arms(results_dir)) + "\n"
+    if spec.get("kind") == "claims":  # the verdict on each of the paper's comparative claims (adacm claims)
+        return claims_report(results_dir, spec["protocol"], spec.get("table")) + "\n"
     if spec.get("kind") in ("pilot", "pilot_summary"):
         methods = spec.get("methods")
         runs = [r for r in select(spec, results_dir) if not methods or r["config"]["method"] in methods]
@@ -76,9 +87,18 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
                           spec.get("paper_table", 2), spec.get("by", "dataset")) + "\n"
 
 
-def update_readme(path: Path = REPO_ROOT / "README.md", results_dir: Path = REPO_ROOT / "results") -> int:
-    """Re-render every generated block of the README in place; returns how many."""
-    text = path.read_text()
+def documents() -> list[Path]:
+    """The files whose generated blocks ``adacm report`` renders and the tests hold to the results."""
+    return [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+def generated_blocks(path: Path) -> list[tuple[str, str]]:
+    """(spec, body) of each generated block of a document."""
+    return [(m.group(2), m.group(3)) for m in BLOCK.finditer(path.read_text())]
+
+
+def update_documents(results_dir: Path = REPO_ROOT / "results") -> int:
+    """Re-render every generated block of every document in place; returns how many."""
     count = 0
 
     def fill(m: re.Match[str]) -> str:
@@ -86,5 +106,6 @@ def update_readme(path: Path = REPO_ROOT / "README.md", results_dir: Path = REPO
         count += 1
         return m.group(1) + render(json.loads(m.group(2)), results_dir) + m.group(4)
 
-    path.write_text(BLOCK.sub(fill, text))
+    for path in documents():
+        path.write_text(BLOCK.sub(fill, path.read_text()))
     return count

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from adacm.config import RunConfig
+from adacm.errors import UserError
 from adacm.paths import atomic_write_bytes
 
 
@@ -19,17 +20,30 @@ def result_path(results_dir: Path, experiment: str, cfg: RunConfig) -> Path:
     return results_dir / cfg.protocol / experiment / f"{cfg.run_name()}.json"
 
 
+def read_result(path: Path) -> dict[str, Any]:
+    """A stored result; a file that is not one is named, with what to do, before anything trains."""
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path} is not a readable result ({exc}): restore it (`git checkout -- {path}`) or delete "
+                        "it, and its run counts as not stored and is trained again") from exc
+    if not isinstance(result, dict) or not {"key", "config", "summary"} <= set(result):
+        raise UserError(f"{path} is not a result (no key, config or summary): restore it (`git checkout -- {path}`) "
+                        "or delete it, and its run counts as not stored and is trained again")
+    return result
+
+
 def find_result(results_dir: Path, cfg: RunConfig) -> dict[str, Any] | None:
     """The stored result with the same config key, if any."""
     for path in sorted((results_dir / cfg.protocol).glob(f"*/*_{cfg.key()}.json")):
-        result = json.loads(path.read_text())
+        result = read_result(path)
         if result.get("key") == cfg.key():
             return result
     return None
 
 
 def save_result(results_dir: Path, experiment: str, result: dict[str, Any]) -> Path:
-    cfg = RunConfig(**result["config"])
+    cfg = RunConfig.from_dict(result["config"])
     path = result_path(results_dir, experiment, cfg)
     atomic_write_bytes(path, (json.dumps(result, indent=1) + "\n").encode())
     return path
@@ -39,5 +53,5 @@ def load_results(results_dir: Path, protocol: str, experiment: str | None = None
     """Every stored result of a protocol (optionally of one experiment), each run once: a run
     that two experiments share may be stored under both."""
     pattern = f"{experiment}/*.json" if experiment else "*/*.json"
-    runs = (json.loads(p.read_text()) for p in sorted((results_dir / protocol).glob(pattern)))
+    runs = (read_result(p) for p in sorted((results_dir / protocol).glob(pattern)))
     return list({r["key"]: r for r in runs}.values())

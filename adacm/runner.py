@@ -12,14 +12,25 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from adacm.algorithms import build_algorithm
 from adacm.cli import run_cli
 from adacm.config import RunConfig
+from adacm.data.datasets import NUM_CLASSES, load_dataset
+from adacm.data.splits import labeled_indices
 from adacm.errors import UserError
-from adacm.protocols import PROTOCOLS, get_protocol
+from adacm.models import check_init, check_model, init_file
+from adacm.numerics import CHOICES
+from adacm.paths import sha256_file
+from adacm.pretrain import SimCLRConfig, build_of, pretrain, simclr_weights_path
+from adacm.pretrain import estimate_minutes as estimate_pretrain_minutes
+from adacm.protocols import CPU_SIMCLR_STEPS, PROTOCOLS, get_protocol
 from adacm.results import find_result, save_result
 from adacm.tables import METRICS, markdown_table
 from adacm.train import Trainer
@@ -31,7 +42,8 @@ def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
     parser.add_argument("--dataset", nargs="+", help="datasets (default: the protocol's)")
     parser.add_argument("--methods", nargs="+", default=methods, help=f"methods (default: {' '.join(methods)})")
     parser.add_argument("--labels", nargs="+", type=int, help="numbers of labeled images (default: the protocol's)")
-    parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the protocol's)")
+    parser.add_argument("--seeds", nargs="+", type=non_negative_int,
+                        help="seeds (default: the protocol's for this table; cpu: 0-2, Table 2 0-9)")
     parser.add_argument("--variant", help="a protocol's named backbone variant (cpu: face, simclr, scratch); "
                                           "--model/--init/--image-size override it")
     parser.add_argument("--model", help="backbone: resnet18, dlib_face or wrn28_2 (default: the protocol's)")
@@ -51,11 +63,25 @@ def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
                                                         "then ../shared/data)")
     parser.add_argument("--results-dir", type=Path, default=Path("results"), help="results store (default: results/)")
     parser.add_argument("--metric", default="test_acc_last", choices=sorted(METRICS), help="metric of the printed table")
+    parser.add_argument("--precision", choices=CHOICES, default=None,
+                        help="numerics of the runs trained now: auto (default, or ADACM_PRECISION): the faster of "
+                             "fp32 and bf16 autocast on this machine, by a cached probe; recorded in each result, "
+                             "not part of a run's identity")
     parser.add_argument("--rerun", action="store_true", help="train again even if a stored result exists")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and whether they are stored; train nothing")
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="I/N",
                         help="train only shard I of N of the grid (0-based), e.g. one SLURM array task each; "
                              "the table is printed from whatever the store holds")
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -87,8 +113,8 @@ def in_shard(cfg: RunConfig, shard: tuple[int, int]) -> bool:
 
 
 def grid_from_args(args: argparse.Namespace, settings: list[tuple[str, int]] | None = None,
-                   **fixed: Any) -> list[RunConfig]:
-    """Configs for every (dataset, labels) setting × method × seed.
+                   table: int | None = None, **fixed: Any) -> list[RunConfig]:
+    """Configs for every (dataset, labels) setting × seed × method.
 
     ``settings`` are a script's default (dataset, labels) pairs in the paper's terms (Table 1
     pairs RAF-DB 100 with SFEW 400), mapped to the protocol's stand-ins;
@@ -105,35 +131,66 @@ def grid_from_args(args: argparse.Namespace, settings: list[tuple[str, int]] | N
         settings = [(d, n) for d in datasets for n in (args.labels or protocol.labels.get(d, ()))]
     else:  # the script's settings are the paper's: map them to this protocol's data
         settings = list(dict.fromkeys(protocol.setting(d, n) for d, n in settings))
-    seeds = args.seeds if args.seeds is not None else list(protocol.seeds)
+    seeds = args.seeds if args.seeds is not None else list(protocol.seeds_for(table))
     options = dict(model=args.model, init=args.init, image_size=args.image_size, head_lr_mult=args.head_lr_mult,
                    lr=args.lr, epochs=args.epochs, iters_per_epoch=args.iters, joint_forward=args.joint_forward,
                    method_overrides=dict(args.set) if args.set else None)
     overrides = {**protocol.variant(args.variant), **fixed, **{k: v for k, v in options.items() if v is not None}}
+    # a seed's runs of every method side by side: the members of a claim's pair are trained on one
+    # machine, in one session, even when a grid is split across sessions of different CPU kinds
     return [protocol.config(dataset, method, n, seed, **overrides)
-            for dataset, n in settings for method in args.methods for seed in seeds]
+            for dataset, n in settings for seed in seeds for method in args.methods]
 
 
-def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, rerun: bool = False,
-                dry_run: bool = False, shard: tuple[int, int] = (0, 1)) -> list[dict[str, Any]]:
-    """Train every config of this shard that has no stored result (all with ``rerun``); return the stored ones.
+@dataclass
+class Plan:
+    """What a grid needs: its stored results by key, the runs this process will train, and the
+    pretrained weights that must be built first."""
 
-    A run being trained by another process (its lock file names a live process) is skipped,
-    so several processes or machines can share one results store without training twice.
-    """
+    configs: list[RunConfig]
+    stored: dict[str, dict[str, Any] | None]
+    to_train: list[RunConfig]
+    builds: list[str]  # models whose SimCLR weights are missing and needed
+
+    @property
+    def missing(self) -> int:
+        return sum(1 for cfg in self.configs if not self.stored.get(cfg.key()))
+
+
+def plan_grid(configs: list[RunConfig], results_dir: Path, rerun: bool = False,
+              shard: tuple[int, int] = (0, 1)) -> Plan:
+    check_results_dir(results_dir)
     stored = {cfg.key(): find_result(results_dir, cfg) for cfg in configs} if not rerun else {}
     for cfg in configs:
-        if stored.get(cfg.key()) and not made_from_current_weights(stored[cfg.key()], cfg):
+        if stored.get(cfg.key()) and not made_from_recorded_weights(stored[cfg.key()], cfg):
             print(f"{cfg.run_name()}: stored from other {cfg.init} weights (sha256 "
                   f"{str(stored[cfg.key()]['init_sha256'])[:12]}…); training again", file=sys.stderr, flush=True)
             stored[cfg.key()] = None
     to_train = [cfg for cfg in configs if not stored.get(cfg.key()) and in_shard(cfg, shard)]
-    check_configs(configs, [] if dry_run else to_train)
-    missing = sum(1 for cfg in configs if not stored.get(cfg.key()))
-    print(f"{len(configs)} runs: {len(configs) - missing} stored, {missing} to train", file=sys.stderr, flush=True)
+    builds = list(dict.fromkeys(c.model for c in to_train if c.init == "simclr" and not simclr_weights_path(c.model).is_file()))
+    return Plan(configs, stored, to_train, builds)
+
+
+def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, rerun: bool = False,
+                dry_run: bool = False, shard: tuple[int, int] = (0, 1), precision: str | None = None,
+                plan: Plan | None = None) -> list[dict[str, Any]]:
+    """Train every config of this shard that has no stored result (all with ``rerun``); return the stored ones.
+
+    Before training it says what it will train and how long that should take here (measured
+    now), and builds the SimCLR weights first if a run to train needs them and they are missing.
+    A run being trained by another process (its lock file names a live process) is skipped,
+    so several processes or machines can share one results store without training twice.
+    """
+    plan = plan or plan_grid(configs, results_dir, rerun, shard)
+    check_configs(configs, [] if dry_run else plan.to_train, plan.builds)
+    print(f"{len(configs)} runs: {len(configs) - plan.missing} stored, {plan.missing} to train", file=sys.stderr, flush=True)
+    if plan.to_train and not dry_run:
+        announce(plan, precision)
+    for model in [] if dry_run else plan.builds:
+        pretrain(float("inf"), CPU_SIMCLR_STEPS, SimCLRConfig(model=model), precision=precision)
     results = []
     for i, cfg in enumerate(configs, 1):
-        done = stored.get(cfg.key())
+        done = plan.stored.get(cfg.key())
         status = "stored" if done else ("to run" if dry_run else "running")
         print(f"[{i}/{len(configs)}] {cfg.run_name()}: {status}", file=sys.stderr, flush=True)
         if done:
@@ -141,7 +198,7 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
             continue
         if dry_run or not in_shard(cfg, shard):
             continue
-        trainer = Trainer(cfg)
+        trainer = Trainer(cfg, precision=precision)
         with run_lock(trainer.checkpoint_path.parent) as acquired:
             if not acquired:
                 print("  → being trained by another process; skipped", file=sys.stderr, flush=True)
@@ -155,33 +212,71 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
     return results
 
 
-def made_from_current_weights(result: dict[str, Any], cfg: RunConfig) -> bool:
-    """Whether a stored run started from the weights file its init names now. An init name like
-    ``simclr`` stays the same when ``adacm pretrain`` continues, so the key cannot tell; the
-    sha256 stored with the run can (or an earlier file's, recorded as the same weights). Where the
-    file is absent the stored run stands as it is."""
-    from adacm.models import init_file
-    from adacm.paths import sha256_file
-    from adacm.pretrain import same_weights
+def announce(plan: Plan, precision: str | None) -> None:
+    """Say what will be trained and how long it should take on this machine, measured now."""
+    minutes = {model: estimate_pretrain_minutes(CPU_SIMCLR_STEPS, SimCLRConfig(model=model), precision)
+               for model in plan.builds}
+    for model, m in minutes.items():
+        print(f"the SimCLR {model} weights are missing: building them first ({CPU_SIMCLR_STEPS:,} steps, "
+              f"≈ {m:.0f} min here, measured now)", file=sys.stderr, flush=True)
+    per_run = run_minutes(plan.to_train, precision)
+    total = sum(minutes.values()) + sum(per_run[run_shape(c)] for c in plan.to_train)
+    print(f"to train: {len(plan.to_train)} runs, ≈ {total:.0f} min in all here "
+          f"({', '.join(f'{m:.1f} min per {shape[1]} run' for shape, m in per_run.items())}; "
+          f"measured now: steps/s × steps + one evaluation × epochs)", file=sys.stderr, flush=True)
 
+
+def run_shape(cfg: RunConfig) -> tuple[Any, ...]:
+    """What a run's cost depends on (not its seed, label count or method options)."""
+    return (cfg.dataset, cfg.method, cfg.model, cfg.image_size, cfg.batch_labeled, cfg.batch_unlabeled,
+            cfg.joint_forward, cfg.epochs, cfg.iters_per_epoch)
+
+
+def run_minutes(configs: list[RunConfig], precision: str | None) -> dict[tuple[Any, ...], float]:
+    """Minutes per run of each shape among ``configs``, from a few timed steps and one evaluation."""
+    out = {}
+    for cfg in configs:
+        shape = run_shape(cfg)
+        if shape not in out:
+            timing_cfg = replace(cfg, init="scratch") if cfg.init == "simclr" else cfg  # same cost, weights not needed
+            with tempfile.TemporaryDirectory() as tmp:
+                trainer = Trainer(timing_cfg, checkpoint_dir=Path(tmp), progress=False, precision=precision)
+                step_s = trainer.seconds_per_step()
+                start = time.perf_counter()
+                trainer.evaluate_epoch({})
+                eval_s = time.perf_counter() - start
+            out[shape] = cfg.epochs * (cfg.iters_per_epoch * step_s + eval_s) / 60
+    return out
+
+
+def check_results_dir(results_dir: Path) -> None:
+    if results_dir.exists() and not results_dir.is_dir():
+        raise UserError(f"--results-dir {results_dir} is a file, not a folder: name a folder for the results store")
+
+
+def made_from_recorded_weights(result: dict[str, Any], cfg: RunConfig) -> bool:
+    """Whether a stored run started from weights the suite can name. An init name like ``simclr``
+    stays the same across builds, so the key cannot tell; the run's ``init_sha256`` can: a run
+    from any recorded build (``results/pretrain``) stands, whichever build this machine holds. A
+    user's weights file must be the one the run started from; where it is absent the run stands."""
     if cfg.init in ("scratch", "face"):  # no file, or dlib's fixed weights
         return True
+    if cfg.init == "simclr":
+        path = simclr_weights_path(cfg.model)
+        return build_of(result.get("init_sha256")) is not None or (
+            path.is_file() and result.get("init_sha256") == sha256_file(path))
     try:
         path = init_file(cfg.model, cfg.init)
     except UserError:
         return True
-    return path is None or result.get("init_sha256") in same_weights(sha256_file(path))
+    return path is None or result.get("init_sha256") == sha256_file(path)
 
 
-def check_configs(configs: list[RunConfig], to_train: list[RunConfig]) -> None:
+def check_configs(configs: list[RunConfig], to_train: list[RunConfig], builds: list[str] = ()) -> None:
     """Everything checkable before training, so that a bad grid fails before its first run and
     leaves no result behind: hyper-parameters, method options, models and inits for every run;
-    data on disk and label counts for the runs that will train."""
-    from adacm.algorithms import build_algorithm
-    from adacm.data.datasets import NUM_CLASSES, load_dataset
-    from adacm.data.splits import labeled_indices
-    from adacm.models import check_init, check_model
-
+    data on disk and label counts for the runs that will train (``builds``: models whose SimCLR
+    weights will be built first)."""
     for cfg in configs:
         cfg.check()
         build_algorithm(cfg.method, NUM_CLASSES, cfg.joint_forward, cfg.method_overrides)
@@ -191,20 +286,28 @@ def check_configs(configs: list[RunConfig], to_train: list[RunConfig]) -> None:
         for n, seed in dict.fromkeys((c.n_labels, c.seed) for c in to_train if c.dataset == dataset):
             labeled_indices(y, n, seed, dataset, NUM_CLASSES)
     for model, init in dict.fromkeys((c.model, c.init) for c in to_train):
-        check_init(model, init)
+        if not (init == "simclr" and model in builds):
+            check_init(model, init)
 
 
 def run_table(args: argparse.Namespace, experiment: str, paper_table: int,
               settings: list[tuple[str, int]] | None = None, **fixed: Any) -> str:
     """Run (or reuse) a script's grid and return its markdown table beside the paper's numbers."""
-    configs = grid_from_args(args, settings, **fixed)
+    configs = grid_from_args(args, settings, paper_table, **fixed)
     if not configs:
         raise UserError("the grid is empty: check --dataset/--labels/--seeds")
-    results = run_configs(configs, args.results_dir, experiment, args.rerun, args.dry_run, args.shard)
+    plan = plan_grid(configs, args.results_dir, args.rerun, args.shard)
     columns = list(dict.fromkeys((c.dataset, c.n_labels) for c in configs))
     keys = {c.key() for c in configs}
-    table = markdown_table([r for r in results if r["key"] in keys], args.methods, columns, args.metric, paper_table)
-    return f"{METRICS[args.metric]}, protocol `{args.protocol}`, mean ± sample std over seeds\n\n{table}"
+
+    def table(results: list[dict[str, Any]]) -> str:
+        body = markdown_table([r for r in results if r["key"] in keys], args.methods, columns, args.metric, paper_table)
+        return f"{METRICS[args.metric]}, protocol `{args.protocol}`, mean ± sample std over seeds\n\n{body}"
+
+    if plan.to_train and not args.dry_run and plan.missing < len(configs):  # what is stored, before hours of training
+        print("stored so far:\n\n" + table([r for r in plan.stored.values() if r]) + "\n", flush=True)
+    return table(run_configs(configs, args.results_dir, experiment, args.rerun, args.dry_run, args.shard,
+                             args.precision, plan))
 
 
 @contextlib.contextmanager

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import subprocess
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,11 @@ from adacm.data.streams import IndexStream, resize_images
 from adacm.distributed import Distributed
 from adacm.ema import EMA
 from adacm.errors import UserError
+from adacm.machine import cpu_model, machine
 from adacm.models import build_model
+from adacm.numerics import Numerics
+from adacm.predictions import encode_probs
+from adacm.numerics import choose as choose_numerics
 from adacm.paths import REPO_ROOT, cache_dir
 
 
@@ -51,7 +54,7 @@ def pick_device() -> torch.device:
 def device_description(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)}"
-    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    return f"cpu: {cpu_model()}, {torch.get_num_threads()} threads"
 
 
 def git_commit() -> dict[str, Any]:
@@ -91,23 +94,15 @@ def prepare_data(cfg: RunConfig, data: Dataset | None = None) -> Prepared:
                     split_hash=split_hash(idx), fingerprint=data.fingerprint)
 
 
-def autocast(cfg: RunConfig, device: torch.device) -> contextlib.AbstractContextManager[Any]:
-    if cfg.amp_bf16:
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 @torch.no_grad()
-def predict(model: torch.nn.Module, x: np.ndarray, cfg: RunConfig, device: torch.device,
+def predict(model: torch.nn.Module, x: np.ndarray, numerics: Numerics, device: torch.device,
             batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax probabilities and normalised features of a uint8 image array, in eval mode."""
     model.eval()
     probs, feats = [], []
     for start in range(0, len(x), batch_size):
-        inputs = to_tensor(x[start:start + batch_size]).to(device)
-        if cfg.channels_last:
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
-        with autocast(cfg, device):
+        inputs = numerics.to(to_tensor(x[start:start + batch_size]), device)
+        with numerics.autocast(device):
             logits, feat = model(inputs)
         probs.append(torch.softmax(logits.float(), dim=1).cpu())
         feats.append(feat.float().cpu())
@@ -128,12 +123,13 @@ class Trainer:
     """Trains one run and returns its result record (see ``adacm.results``)."""
 
     def __init__(self, cfg: RunConfig, data: Dataset | None = None, checkpoint_dir: Path | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, precision: str | Numerics | None = None) -> None:
         cfg.check()
         self.cfg = cfg
         self.dist = Distributed.from_env()  # a single process unless started by torchrun
         self.dist.check_batch_sizes(cfg)
         self.device = pick_device()
+        self.numerics = choose_numerics(self.device, cfg.model, cfg.image_size, precision)
         self.data = prepare_data(cfg, data)
         self.algorithm: Algorithm = build_algorithm(cfg.method, NUM_CLASSES, cfg.joint_forward, cfg.method_overrides)
         torch.manual_seed(cfg.seed)
@@ -142,9 +138,7 @@ class Trainer:
         calibration = to_tensor(pool[:: max(1, len(pool) // 512)][:512])
         model, self.init_sha256 = build_model(cfg.model, NUM_CLASSES, cfg.init, calibration=calibration,
                                                   bn_momentum=cfg.bn_momentum)
-        self.model = model.to(self.device)
-        if cfg.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = self.numerics.to(model, self.device)
         self.train_model = self.dist.wrap(self.model)  # DDP under torchrun; self.model keeps plain state-dict keys
         head = list(self.model.classifier.parameters())
         body = [p for p in self.model.parameters() if all(p is not h for h in head)]
@@ -157,6 +151,7 @@ class Trainer:
         self.labeled_stream = IndexStream(len(self.data.y_l))
         self.unlabeled_stream = IndexStream(len(self.data.y_u))
         self.history: list[dict[str, Any]] = []
+        self.final_test_probs: torch.Tensor | None = None  # the last epoch's, for the per-image predictions
         self.epoch = 0
         self.elapsed = 0.0
         self.checkpoint_path = (checkpoint_dir or cache_dir() / "runs") / cfg.run_name() / "checkpoint.pt"
@@ -169,7 +164,8 @@ class Trainer:
                 "algorithm": self.algorithm.state_dict(),
                 "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
                 "streams": [self.labeled_stream.state_dict(), self.unlabeled_stream.state_dict()],
-                "history": self.history, "epoch": self.epoch, "elapsed": self.elapsed, "key": self.cfg.key()}
+                "history": self.history, "epoch": self.epoch, "elapsed": self.elapsed, "key": self.cfg.key(),
+                "numerics": self.numerics.to_dict()}
 
     def save_checkpoint(self) -> None:
         self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +190,8 @@ class Trainer:
         self.labeled_stream.load_state_dict(state["streams"][0])
         self.unlabeled_stream.load_state_dict(state["streams"][1])
         self.history, self.epoch, self.elapsed = state["history"], state["epoch"], state["elapsed"]
+        self.numerics = Numerics(**state["numerics"])  # a run is computed in one numerics, even across machines
+        self.model = self.numerics.to(self.model, self.device)
         return True
 
     # ------------------------------------------------------------------- training
@@ -211,11 +209,28 @@ class Trainer:
             views = [dist.view(d.x_u[ui], kind, self.rng, own) for kind in self.algorithm.unlabeled_views]
             ui = dist.shard(ui)
             u_true = torch.from_numpy(d.y_u[ui])
-        to_dev = (lambda t: t.to(self.device, memory_format=torch.channels_last)) if cfg.channels_last \
-            else (lambda t: t.to(self.device))
+        def to_dev(t: torch.Tensor) -> torch.Tensor:
+            return self.numerics.to(t, self.device)
+
         return Batch(x=to_dev(x), y=torch.from_numpy(d.y_l[li]).to(self.device),
                      u_views=[to_dev(v) for v in views], u_true=u_true.to(self.device), step=step,
                      total_steps=cfg.epochs * cfg.iters_per_epoch, u_index=torch.from_numpy(ui).to(self.device))
+
+    def train_steps(self, n: int) -> dict[str, float]:
+        """``n`` training iterations outside the epoch schedule (benchmarks and time estimates)."""
+        scheduled = self.cfg
+        self.cfg = replace(scheduled, iters_per_epoch=n)
+        try:
+            return self.train_epoch(tqdm(disable=True))
+        finally:
+            self.cfg = scheduled
+
+    def seconds_per_step(self, steps: int = 4, warmup: int = 2) -> float:
+        """Wall-clock seconds per training iteration here, augmentation included (after ``warmup``)."""
+        self.train_steps(warmup)
+        start = time.perf_counter()
+        self.train_steps(steps)
+        return (time.perf_counter() - start) / steps
 
     def train_epoch(self, bar: tqdm) -> dict[str, float]:
         self.model.train()
@@ -223,7 +238,7 @@ class Trainer:
         counts: dict[str, int] = defaultdict(int)
         for i in range(self.cfg.iters_per_epoch):
             batch = self.next_batch(self.epoch * self.cfg.iters_per_epoch + i)
-            with autocast(self.cfg, self.device):
+            with self.numerics.autocast(self.device):
                 loss, stats = self.algorithm.loss(self.train_model, batch)
             if not torch.isfinite(loss):
                 total = self.cfg.epochs * self.cfg.iters_per_epoch
@@ -249,19 +264,20 @@ class Trainer:
 
     def evaluate_epoch(self, train_stats: dict[str, float]) -> dict[str, Any]:
         ema, cfg, d = self.ema.model, self.cfg, self.data
-        probs_l, _ = predict(ema, d.x_l, cfg, self.device)
+        probs_l, _ = predict(ema, d.x_l, self.numerics, self.device)
         threshold = self.algorithm.threshold
         if threshold is not None:
             threshold.update_epoch(probs_l, torch.from_numpy(d.y_l), self.epoch)
-        probs_t, _ = predict(ema, d.test[0], cfg, self.device)
+        probs_t, _ = predict(ema, d.test[0], self.numerics, self.device)
         record: dict[str, Any] = {"epoch": self.epoch, **train_stats, "labeled_acc": accuracy(probs_l, d.y_l),
                                   "test_acc": accuracy(probs_t, d.test[1])}
         if d.val is not None:
-            record["val_acc"] = accuracy(predict(ema, d.val[0], cfg, self.device)[0], d.val[1])
+            record["val_acc"] = accuracy(predict(ema, d.val[0], self.numerics, self.device)[0], d.val[1])
         if threshold is not None:
             record["threshold"] = [round(v, 5) for v in threshold.values().tolist()]
         if self.epoch == cfg.epochs:
             record["test_confusion"] = confusion(probs_t, d.test[1])
+            self.final_test_probs = probs_t
         return record
 
     def cross_dataset(self) -> dict[str, Any]:
@@ -269,7 +285,7 @@ class Trainer:
         if not trained_on_rafdb(self.cfg.dataset):
             return {}
         ck = load_ckplus(self.cfg.image_size)
-        probs, feats = predict(self.ema.model, ck.x, self.cfg, self.device)
+        probs, feats = predict(self.ema.model, ck.x, self.numerics, self.device)
         return {"ckplus": {**ckplus_report(probs, feats, ck, self.cfg.seed), "data_sha256": ck.fingerprint}}
 
     def fit(self) -> dict[str, Any]:
@@ -291,7 +307,15 @@ class Trainer:
                           + (f" mask {record['mask_rate']:.2f}" if "mask_rate" in record else "")) if self.progress else None
                 if self.dist.is_main:
                     self.save_checkpoint()
-        return self.dist.on_main(lambda: {**self.result(resumed), "cross_dataset": self.cross_dataset()})
+        return self.dist.on_main(lambda: {**self.result(resumed), "predictions": self.predictions(),
+                                          "cross_dataset": self.cross_dataset()})
+
+    def predictions(self) -> dict[str, Any]:
+        """Per-image predictions of the final EMA model on the test set (``adacm.predictions``)."""
+        probs = self.final_test_probs
+        if probs is None:  # resumed from the last epoch's checkpoint: evaluate once more
+            probs = predict(self.ema.model, self.data.test[0], self.numerics, self.device)[0]
+        return {"test": encode_probs(probs)}
 
     def result(self, resumed: bool) -> dict[str, Any]:
         h = self.history
@@ -305,7 +329,7 @@ class Trainer:
                 "split_hash": self.data.split_hash, "n_unlabeled": int(len(self.data.y_u)),
                 "data_sha256": self.data.fingerprint, "init_sha256": self.init_sha256,
                 "code": git_commit(), "device": device_description(self.device), "world_size": self.dist.world_size,
-                "torch": torch.__version__,
+                "torch": torch.__version__, "machine": machine(self.device), "numerics": self.numerics.to_dict(),
                 "wall_time_s": round(self.elapsed, 1), "resumed": resumed, "summary": summary, "epochs": h,
                 "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 

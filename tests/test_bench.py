@@ -9,11 +9,15 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import torch
 
 from adacm.bench import profile_epoch
 from adacm.protocols import get_protocol
 from adacm.train import pick_device
+
+
+pytestmark = pytest.mark.slow  # every test here trains or starts processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,13 +29,18 @@ def test_tiny_bench_writes_its_report(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     [path] = tmp_path.glob("bench_*.json")
     report = json.loads(path.read_text())
-    assert {"date", "host", "cpu_model", "device", "threads", "torch", "code", "settings", "images_per_s",
+    assert {"date", "host", "cpu_model", "device", "threads", "torch", "machine", "code", "settings", "images_per_s",
             "goal_48", "goal_48_met"} <= set(report)
+    assert report["machine"]["cpu_model"] == report["cpu_model"] and "native_bf16" in report["machine"]
     assert report["threads"] == 1 and report["settings"]["images_per_iteration"] == 64
     speeds = report["images_per_s"]["48"]
-    steps = {"suite without bf16 autocast", "suite without channels_last", "suite without one joint forward"}
-    assert set(speeds) == {"suite", "official", "ceiling", "suite/official", "suite/ceiling"} | steps
+    steps = {"suite in fp32", "suite in bf16", "suite without one joint forward"}
+    ceilings = {f"ceiling {p}/{m}" for p in ("fp32", "bf16") for m in ("contiguous", "channels_last")}
+    numerics = speeds.pop("suite numerics")
+    assert numerics["precision"] in ("fp32", "bf16")
+    assert set(speeds) == {"suite", "official", "ceiling", "suite/official", "suite/ceiling"} | steps | ceilings
     assert all(v > 0 for v in speeds.values())
+    assert speeds["ceiling"] == max(speeds[c] for c in ceilings)  # the fastest numerics, not a fixed one
     assert "without one joint forward" in out.stdout
     assert "suite/official" in out.stdout and str(path) in out.stdout
 

@@ -18,6 +18,8 @@ from adacm.errors import UserError
 from adacm.protocols import get_protocol
 from adacm.train import Trainer
 
+pytestmark = pytest.mark.slow  # every test here trains or starts processes
+
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = get_protocol("smoke")
 
@@ -33,6 +35,7 @@ import torch.distributed as dist
 from adacm.data.datasets import load_dataset
 from adacm.protocols import get_protocol
 from adacm.train import Trainer
+
 
 out, methods = Path(sys.argv[1]), sys.argv[2:]
 data = load_dataset("fer2013_ci")

@@ -18,6 +18,7 @@ def test_there_are_notebooks() -> None:
     assert NOTEBOOKS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_source_and_notebook_in_sync(notebook: Path) -> None:
     source = jupytext.read(notebook.with_suffix(".py"))

@@ -399,6 +399,7 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, cwd=REPO, timeout=60)
 
 
+@pytest.mark.slow
 def test_cli_check_good_tree(tmp_path: Path) -> None:
     done = cli("check", make_sfew(tmp_path / "SFEW"))
     assert done.returncode == 0, done.stderr
@@ -406,6 +407,7 @@ def test_cli_check_good_tree(tmp_path: Path) -> None:
     assert "surprise" in done.stdout and "problems: none" in done.stdout and "note: Test/" in done.stdout
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     done = cli("check", tmp_path / "nope")
     assert done.returncode == 2 and "Traceback" not in done.stderr
@@ -418,6 +420,7 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines()[-1].startswith("error: 1 problem(s)")
 
 
+@pytest.mark.slow
 def test_cli_prepare_writes_suite_npz(tmp_path: Path) -> None:
     out = tmp_path / "cache" / "ck.npz"
     done = cli("prepare", make_ckplus(tmp_path / "ck"), "--out", out, "--size", "224", "--rgb")

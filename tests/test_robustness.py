@@ -24,6 +24,8 @@ from adacm.protocols import get_protocol
 from adacm.results import load_results
 from adacm.train import Trainer
 
+pytestmark = pytest.mark.slow  # every test here trains or starts processes
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: a child process that trains one short smoke run (1 thread, so every process computes alike)
@@ -111,12 +113,13 @@ import sys
 from pathlib import Path
 from adacm.config import RunConfig
 from adacm.results import save_result
+
 store, first = Path(sys.argv[1]), int(sys.argv[2])
 for seed in range(first, first + 40):
     cfg = RunConfig("smoke", "fer2013_ci", "supervised", 70, seed)
-    save_result(store, "race", {"key": cfg.key(), "config": cfg.to_dict(), "payload": "x" * 20000})
+    save_result(store, "race", {"key": cfg.key(), "config": cfg.to_dict(), "summary": {}, "payload": "x" * 20000})
     save_result(store, "race", {"key": "shared", "config": RunConfig("smoke", "fer2013_ci", "adacm", 70, 0).to_dict(),
-                                "payload": str(first) * 20000})
+                                "summary": {}, "payload": str(first) * 20000})
 """
 
 
@@ -160,6 +163,23 @@ def truncated_init(tmp_path: Path) -> str:
 SMOKE_ARGS = ["--protocol", "smoke", "--methods", "adacm"]
 
 
+def a_file(tmp_path: Path) -> str:
+    path = tmp_path / "not_a_folder"
+    path.write_text("x")
+    return str(path)
+
+
+def corrupt_stored_result(tmp_path: Path) -> Path:
+    """A truncated result file where the smoke grid's Ada-CM run would be found."""
+    from adacm.protocols import get_protocol
+
+    cfg = get_protocol("smoke").config("fer2013_ci", "adacm", 70, 0)
+    path = tmp_path / "results" / "smoke" / "table2" / f"{cfg.run_name()}.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"key": "')
+    return path
+
+
 @pytest.mark.parametrize("case,args,message", [
     ("unknown method", ["--methods", "fixmach"], "unknown method 'fixmach'"),
     ("unknown dataset", ["--dataset", "rafdb"], "runs on fer2013, sfew"),
@@ -185,17 +205,26 @@ SMOKE_ARGS = ["--protocol", "smoke", "--methods", "adacm"]
      "data directory /no/such/root (--data-root or ADACM_DATA) is not a directory"),
     ("corrupt data file", [*SMOKE_ARGS], "is not a readable .npz file"),
     ("bad shard", ["--shard", "3/2"], "need 0 ≤ I < N"),
+    ("negative seed", [*SMOKE_ARGS, "--seeds", "-1"], "argument --seeds: -1 must be 0 or more"),
+    ("results dir is a file", [*SMOKE_ARGS, "--results-dir", a_file], "is a file, not a folder"),
+    ("option of the wrong type", [*SMOKE_ARGS, "--set", "gamma=abc"],
+     "--set gamma=abc: adacm's option gamma takes a number, not 'abc'"),
+    ("corrupt stored result", [*SMOKE_ARGS], "is not a readable result"),
+    ("unknown precision", [*SMOKE_ARGS, "--precision", "fp16"], "invalid choice: 'fp16'"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(case: str, args: list, message: str, tmp_path: Path) -> None:
     args = [a(tmp_path) if callable(a) else a for a in args]
     env = {"ADACM_DATA": "/no/such/dir"} if case == "missing data dir" else \
         corrupt_data_dir(tmp_path) if case == "corrupt data file" else None
+    corrupt = [corrupt_stored_result(tmp_path)] if case == "corrupt stored result" else []
     out = run_table2(tmp_path, "--seeds", "0", *args, env=env)
     assert out.returncode == 2, (case, out.stderr[-2000:])
     last = out.stderr.strip().splitlines()[-1]
     assert "error:" in last and message in last, (case, last)
     assert "Traceback" not in out.stderr, case
-    assert not list((tmp_path / "results").rglob("*.json")), case  # nothing half-done left in the store
+    assert list((tmp_path / "results").rglob("*.json")) == corrupt, case  # nothing half-done left in the store
+    if corrupt:
+        assert str(corrupt[0]) in last and corrupt[0].read_text() == '{"key": "'  # named, and left as it was
 
 
 def test_bad_hyperparameters_are_caught_before_any_run_trains(tmp_path: Path) -> None:

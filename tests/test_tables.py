@@ -10,7 +10,7 @@ import pytest
 from adacm.paths import sha256_file
 from adacm.protocols import get_protocol
 from adacm.results import load_results, save_result
-from adacm.runner import made_from_current_weights
+from adacm.runner import made_from_recorded_weights
 from adacm.sweeps import sweep_configs, sweep_points, sweep_report
 from adacm.tables import WRN, default_backbone, markdown_table, matches, metric_value, paper_layout
 
@@ -112,31 +112,49 @@ def test_a_run_from_since_changed_weights_is_trained_again(tmp_path: Path) -> No
     r = run("adacm", 0, 30.0, init=str(weights))
     cfg = get_protocol("cpu").config("fer2013", "adacm", 100, 0, init=str(weights))
     r["init_sha256"] = sha256_file(weights)
-    assert made_from_current_weights(r, cfg)
+    assert made_from_recorded_weights(r, cfg)
     weights.write_bytes(b"second, e.g. after `adacm pretrain` went on")
-    assert not made_from_current_weights(r, cfg)
+    assert not made_from_recorded_weights(r, cfg)
     weights.unlink()  # gone: the stored run stands
-    assert made_from_current_weights(r, cfg)
+    assert made_from_recorded_weights(r, cfg)
 
 
-def test_a_record_of_the_same_weights_keeps_runs_from_an_earlier_file(tmp_path: Path, monkeypatch) -> None:
-    """A rebuilt file with other bytes but the same weights: the runs stand only once a committed
-    record says so (``same_weights_as``), and only for the digests it names."""
+def test_runs_from_any_recorded_build_stand_whichever_build_is_here(tmp_path: Path, monkeypatch) -> None:
+    """SimCLR runs: a run from a recorded build (or a digest its record names as the same weights)
+    is kept even when this machine's cache holds another build; a run from an unrecorded file is not."""
     import json
 
-    weights = tmp_path / "w.pt"
-    weights.write_bytes(b"rebuilt")
-    cfg = get_protocol("cpu").config("fer2013", "adacm", 100, 0, init=str(weights))
-    r = run("adacm", 0, 30.0, init=str(weights)) | {"init_sha256": "a" * 64}
+    monkeypatch.setenv("ADACM_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr("adacm.pretrain.PRETRAIN_RECORDS", tmp_path / "records")
-    assert not made_from_current_weights(r, cfg)
     (tmp_path / "records").mkdir()
-    record = {"sha256": sha256_file(weights), "same_weights_as": {"a" * 64: "why"}}
-    (tmp_path / "records" / "w.json").write_text(json.dumps(record))
-    assert made_from_current_weights(r, cfg)
-    assert not made_from_current_weights(r | {"init_sha256": "b" * 64}, cfg)
-    weights.write_bytes(b"yet other weights")  # the record vouches for its own digest only
-    assert not made_from_current_weights(r, cfg)
+    cfg = get_protocol("cpu").config("fer2013", "adacm", 100, 0)
+    r = run("adacm", 0, 30.0) | {"init_sha256": "a" * 64}
+    assert not made_from_recorded_weights(r, cfg)  # no record, no file
+    record = {"name": "simclr_resnet18", "model": "resnet18", "sha256": "b" * 64, "same_weights_as": {"a" * 64: "why"}}
+    (tmp_path / "records" / "simclr_resnet18_bbbbbbbbbbbb.json").write_text(json.dumps(record))
+    assert made_from_recorded_weights(r, cfg)
+    assert made_from_recorded_weights(r | {"init_sha256": "b" * 64}, cfg)
+    assert not made_from_recorded_weights(r | {"init_sha256": "c" * 64}, cfg)
+    here = tmp_path / "cache" / "simclr_resnet18.pt"  # this machine's own, not yet recorded, build
+    here.parent.mkdir(exist_ok=True)
+    here.write_bytes(b"another build")
+    assert made_from_recorded_weights(r | {"init_sha256": sha256_file(here)}, cfg)
+    assert made_from_recorded_weights(r, cfg)  # the recorded build's runs still stand
+
+
+def test_a_rebuild_with_the_same_digest_is_added_to_its_record(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from adacm.pretrain import build_of, record_build
+
+    monkeypatch.setattr("adacm.pretrain.PRETRAIN_RECORDS", tmp_path)
+    meta = {"name": "simclr_resnet18", "model": "resnet18", "sha256": "d" * 64, "machine": {"cpu_model": "A"}}
+    path = record_build(meta, {"machine": {"cpu_model": "A"}})
+    record_build(meta, {"machine": {"cpu_model": "B"}})
+    record = json.loads(path.read_text())
+    assert path.name == "simclr_resnet18_dddddddddddd.json"
+    assert record["machine"] == {"cpu_model": "A"} and record["rebuilds"] == [{"machine": {"cpu_model": "B"}}]
+    assert build_of("d" * 64) == "d" * 64 and build_of("e" * 64) is None
 
 
 def test_saved_weights_have_the_same_bytes_whoever_writes_them(tmp_path: Path) -> None:

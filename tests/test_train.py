@@ -8,20 +8,33 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scipy.stats import binom
 
 from adacm.algorithms import METHODS
+from adacm.data.datasets import NUM_CLASSES, Dataset, Part, load_dataset
 from adacm.protocols import get_protocol
 from adacm.train import Trainer
 
 SMOKE = get_protocol("smoke")
+CHANCE_TEST_PER_CLASS = 150
+
+
+@pytest.fixture(scope="module")
+def chance_data(ci_data: Dataset) -> Dataset:
+    """The CI subset's training faces, tested on up to 150 FER2013 test faces per class: enough
+    faces that the test-set noise (±1.4 points) is small beside the margin over the bar."""
+    test = load_dataset("fer2013").test
+    keep = np.sort(np.concatenate([np.flatnonzero(test.y == c)[:CHANCE_TEST_PER_CLASS] for c in range(NUM_CLASSES)]))
+    return replace(ci_data, test=Part(test.x[keep], test.y[keep]))
 
 
 class Interrupted(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(ci_data, tmp_path: Path) -> None:
     cfg = replace(SMOKE.config("fer2013_ci", "adacm", 70, seed=1), epochs=3, iters_per_epoch=4)
     straight = Trainer(cfg, ci_data, checkpoint_dir=tmp_path / "a", progress=False).fit()
@@ -56,27 +69,36 @@ NOT_YET_ABOVE_CHANCE = {"flexmatch", "marginmix"}
 RECORDED = pytest.mark.xfail(strict=True, reason="recorded: not above chance")
 
 
-@pytest.mark.parametrize("method", [pytest.param(m, marks=RECORDED) if m in NOT_YET_ABOVE_CHANCE else m
-                                    for m in [*METHODS, "fixmatch@0.5"]])
-def test_smoke_training_beats_chance(method: str, ci_data, tmp_path: Path) -> None:
-    """A short run of every method from a pretrained backbone on the 448 balanced training faces
-    (224 labeled and 224 unlabeled; all 448 labeled for the Baseline) must beat 1/7 on the 112
-    test faces.
+#: registry entries that are another entry's class with other options (Table 1's ablations); their
+#: losses are checked by hand in test_methods, and each chance run costs ~40 s of CI
+SAME_CLASS_AS_ANOTHER = {"adacm_lu", "adacm_lc"}
 
-    Bar: the accuracy whose probability under guessing (Binomial(112, 1/7)) is below 0.1%.
-    dlib's face network, not the `cpu` default (SimCLR): its weights ship in a pip package, so a
-    fresh clone has them without the 83-min pretraining.
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", [pytest.param(m, marks=RECORDED) if m in NOT_YET_ABOVE_CHANCE else m
+                                    for m in METHODS if m not in SAME_CLASS_AS_ANOTHER])
+def test_smoke_training_beats_chance(method: str, chance_data: Dataset, tmp_path: Path) -> None:
+    """A short run of every method from a pretrained backbone on the 448 balanced training faces
+    (224 labeled and 224 unlabeled; all 448 labeled for the Baseline), 4 epochs of 25 steps, must
+    beat 1/7 at its last epoch on FER2013 test faces, up to 150 per class (955).
+
+    Bar: the accuracy whose probability under guessing (Binomial(955, 1/7)) is below 0.1%: 17.9%.
+    Its margin, measured on an AMD EPYC for the Baseline, FixMatch, Ada-CM and Ada-CM (Lc) in
+    fp32 and bf16 at 1 and 2 threads (16 runs, docs/operations.md): the last epoch at 23.8-30.7%.
+    (On the 112 faces of the CI subset, selected on validation, the same runs swung by ±10 faces
+    and an Intel Xeon fell below that bar.) dlib's face network, not the `cpu` default (SimCLR): its
+    weights ship in a pip package, so a fresh clone has them without the hour of pretraining.
     """
     n_labels = 448 if method == "supervised" else 224
     cfg = replace(SMOKE.config("fer2013_ci", method, n_labels, seed=0, model="dlib_face", init="face", image_size=112),
                   epochs=4, iters_per_epoch=25)
-    result = Trainer(cfg, ci_data, checkpoint_dir=tmp_path, progress=False).fit()
-    n = len(ci_data.test)
+    result = Trainer(cfg, chance_data, checkpoint_dir=tmp_path, progress=False).fit()
+    n = len(chance_data.test)
     bar = 100 * binom.ppf(0.999, n, 1 / 7) / n
-    # selected on validation: a 4-epoch run on 448 faces still swings by ±10 images between epochs
-    assert result["summary"]["test_acc_best_val"] > bar, (result["summary"], bar)
+    assert result["summary"]["test_acc_last"] > bar, (result["summary"], bar)
 
 
+@pytest.mark.slow
 def test_result_records_provenance(ci_data, tmp_path: Path) -> None:
     cfg = replace(SMOKE.config("fer2013_ci", "fixmatch", 70, seed=0), epochs=1, iters_per_epoch=2)
     r = Trainer(cfg, ci_data, checkpoint_dir=tmp_path, progress=False).fit()
@@ -94,6 +116,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_table2_help() -> None:
     out = run_script("experiments/table2.py", "--help")
     assert out.returncode == 0 and "--protocol" in out.stdout and "--rerun" in out.stdout

@@ -7,6 +7,8 @@ is one module plus one line here.
 from __future__ import annotations
 
 import inspect
+import types
+import typing
 from typing import Any
 
 from adacm.algorithms.adacm import AdaCM
@@ -56,12 +58,32 @@ def method_args(method: str) -> tuple[str, dict[str, Any]]:
     return base, args
 
 
+#: what a number-typed option accepts (JSON numbers; bool is an int in Python but not a number here)
+_KINDS: dict[type, tuple[str, tuple[type, ...]]] = {float: ("a number", (int, float)), int: ("a whole number", (int,)),
+                                                    bool: ("true or false", (bool,))}
+
+
+def check_option_types(cls: type[Algorithm], method: str, options: dict[str, Any]) -> None:
+    """A user's option value against the annotated type of the method's parameter, with the fix."""
+    hints = typing.get_type_hints(cls.__init__)
+    for name, value in options.items():
+        hint = hints.get(name)
+        allowed = [h for h in (typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)) if h in _KINDS]
+        if not allowed or value is None and type(None) in typing.get_args(hint):
+            continue
+        ok = any(isinstance(value, _KINDS[h][1]) and (h is bool or not isinstance(value, bool)) for h in allowed)
+        if not ok:
+            wanted = " or ".join(_KINDS[h][0] for h in allowed)
+            raise UserError(f"--set {name}={value}: {method}'s option {name} takes {wanted}, not {value!r}")
+
+
 def build_algorithm(method: str, num_classes: int, joint_forward: bool, overrides: dict[str, Any] | None = None) -> Algorithm:
     base, args = method_args(method)
     args.update(overrides or {})
     cls = METHODS[base][0]
     if cls is Supervised and args:
         raise UserError(f"supervised takes no options (got {', '.join(args)}): run it without --set")
+    check_option_types(cls, method, overrides or {})
     try:
         return cls(num_classes=num_classes, joint_forward=joint_forward, **args) if cls is not Supervised \
             else cls(joint_forward=joint_forward)

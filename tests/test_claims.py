@@ -1,0 +1,144 @@
+"""The verdict engine on synthetic results with known answers (``adacm.claims``, ``adacm.stats``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from adacm.claims import Claim, SplitMismatch, claims_table, evaluate, pair_runs
+from adacm.predictions import encode
+from adacm.protocols import get_protocol
+from adacm.stats import bootstrap_ci, holm, paired_test, power, seeds_needed
+
+CLAIM = Claim("adacm", "fixmatch", "fer2013", 400, 2)
+
+
+def run(method: str, seed: int, acc: float, **extra) -> dict:
+    cfg = get_protocol("cpu").config("fer2013", method, 400, seed)
+    return {"key": cfg.key(), "name": cfg.run_name(), "config": cfg.to_dict(), "summary": {"test_acc_last": acc},
+            "split_hash": f"split{seed}", "init_sha256": "w" * 64, **extra}
+
+
+def grid(a: list[float], b: list[float], **extra) -> list[dict]:
+    return [run("adacm", s, x, **extra) for s, x in enumerate(a)] + [run("fixmatch", s, x, **extra) for s, x in enumerate(b)]
+
+
+def verdict(results: list[dict], claim: Claim = CLAIM):
+    (v,) = evaluate(results, "cpu", [claim])
+    return v
+
+
+RNG = np.random.default_rng(20261201)
+BASE = list(50 + RNG.normal(0, 3, 10))  # seed effects shared by both methods: what pairing removes
+
+
+def test_a_large_consistent_effect_is_supported() -> None:
+    v = verdict(grid([x + 5 + RNG.normal(0, 0.5) for x in BASE], BASE))
+    assert v.word == "supported" and v.n == 10 and v.test.ci[0] > 0 and v.test.share_positive == 1.0
+
+
+def test_a_consistent_negative_effect_is_reversed() -> None:
+    v = verdict(grid([x - 2 + RNG.normal(0, 0.5) for x in BASE], BASE))
+    assert v.word == "reversed" and v.test.ci[1] < 0 and v.test.p_greater > 0.99
+
+
+def test_pure_noise_is_inconclusive_and_says_what_it_would_take() -> None:
+    noise = np.random.default_rng(7)
+    v = verdict(grid(list(50 + noise.normal(0, 2, 10)), list(50 + noise.normal(0, 2, 10))))
+    assert v.word == "inconclusive" and v.test.ci[0] < 0 < v.test.ci[1]
+    assert v.seeds_for_one_point is not None and v.seeds_for_one_point > v.n  # more seeds than we have
+    assert v.paper_position in ("inside", "above", "below")
+
+
+def test_pairs_with_different_splits_are_an_error() -> None:
+    results = grid(BASE[:3], BASE[:3])
+    results[0]["split_hash"] = "another split"
+    with pytest.raises(SplitMismatch, match="different labeled splits"):
+        evaluate(results, "cpu", [CLAIM])
+
+
+def test_one_seed_is_not_evaluable() -> None:
+    v = verdict(grid(BASE[:1], BASE[:1]))
+    assert v.word == "not evaluable" and v.test is None and v.p_adjusted is None
+    assert "not evaluable" in claims_table([v])
+
+
+def test_pairs_from_different_builds_are_excluded_and_mixed_numerics_named() -> None:
+    results = grid(BASE[:4], BASE[:4])
+    results[0]["init_sha256"] = "v" * 64  # Ada-CM's seed-0 run from another build of the weights
+    amd = {"machine": {"cpu_model": "AMD EPYC", "cpu_capability": "AVX512", "native_bf16": True},
+           "numerics": {"precision": "bf16"}}
+    intel = {"machine": {"cpu_model": "Intel Xeon", "cpu_capability": "AVX512", "native_bf16": False},
+             "numerics": {"precision": "fp32"}}
+    results[1].update(amd)  # Ada-CM seed 1 on one machine, FixMatch seed 1 on another
+    results[5].update(intel)
+    pairing = pair_runs(CLAIM, results, "cpu")
+    assert pairing.seeds == [1, 2, 3]
+    assert len(pairing.excluded) == 1 and pairing.excluded[0].startswith("seed 0: the two runs start from different builds")
+    assert len(pairing.mixed) == 1 and "AMD EPYC" in pairing.mixed[0] and "Intel Xeon" in pairing.mixed[0]
+    table = claims_table(evaluate(results, "cpu", [CLAIM]))
+    assert "seed 0: the two runs start from different builds" in table and "mixed pair, seed 1" in table
+
+
+def test_holm_against_a_hand_computation() -> None:
+    # sorted: 0.01 × 4 = 0.04; 0.02 × 3 = 0.06; 0.03 × 2 = 0.06 (monotone); 0.5 × 1 = 0.5
+    assert holm([0.03, 0.5, 0.01, 0.02]) == pytest.approx([0.06, 0.5, 0.04, 0.06])
+    assert holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])  # 0.8 × 2 capped at 1; 0.9 × 1 raised to it (monotone)
+
+
+def test_the_family_is_every_evaluated_claim() -> None:
+    """Adding a second claim to the family raises the first one's adjusted p-value (Holm)."""
+    other = Claim("adacm", "supervised", "fer2013", 400, 2)
+    results = grid([x + 1 + RNG.normal(0, 1) for x in BASE], BASE)
+    results += [run("supervised", s, x + RNG.normal(0, 1)) for s, x in enumerate(BASE)]
+    (alone,) = evaluate(results, "cpu", [CLAIM])
+    both = {v.claim: v for v in evaluate(results, "cpu", [CLAIM, other])}
+    p = sorted([both[CLAIM].test.p_two_sided, both[other].test.p_two_sided])
+    assert alone.p_adjusted == pytest.approx(alone.test.p_two_sided)
+    assert both[CLAIM].p_adjusted == pytest.approx(holm([both[CLAIM].test.p_two_sided, both[other].test.p_two_sided])[0])
+    assert max(v.p_adjusted for v in both.values()) == pytest.approx(max(min(1, 2 * p[0]), p[1]))
+
+
+def test_paired_t_interval_by_hand() -> None:
+    t = paired_test(np.array([1.0, 2.0, 3.0]))  # mean 2, sd 1, se 1/√3, t(0.975, 2) = 4.302653
+    assert t.mean == 2.0 and t.sd == 1.0
+    assert t.ci == pytest.approx((2 - 4.302653 / 3 ** 0.5, 2 + 4.302653 / 3 ** 0.5), abs=1e-5)
+    assert t.p_greater == pytest.approx(0.037090, abs=1e-5)  # t = 3.4641 on 2 df
+
+
+def test_seeds_needed_matches_textbook_paired_t_sample_sizes() -> None:
+    """Two-sided α = 0.05, power 0.8 (as G*Power gives): d = 0.5 → 34, 0.8 → 15, 1.0 → 10 pairs."""
+    assert [seeds_needed(d, 1.0) for d in (0.5, 0.8, 1.0)] == [34, 15, 10]
+    n = seeds_needed(1.0, 1.8)
+    assert power(1.0, 1.8, n) >= 0.8 > power(1.0, 1.8, n - 1)
+    assert seeds_needed(0.0, 1.0) is None
+
+
+def test_bootstrap_ci_is_close_to_the_t_interval_on_normal_data() -> None:
+    rng = np.random.default_rng(3)
+    n, m = 20, 5000
+    acc_b = 0.5 + rng.normal(0, 0.03, n)
+    acc_a = acc_b + 0.02 + rng.normal(0, 0.03, n)
+    correct_a = rng.random((n, m)) < acc_a[:, None]
+    correct_b = rng.random((n, m)) < acc_b[:, None]
+    t = paired_test(100 * (correct_a.mean(1) - correct_b.mean(1)))
+    low, high = bootstrap_ci(correct_a, correct_b, replicates=1000)
+    assert abs((low + high) / 2 - t.mean) < 0.5
+    assert 0.75 < (high - low) / (t.ci[1] - t.ci[0]) < 1.25
+
+
+def test_per_image_predictions_feed_the_bootstrap(monkeypatch) -> None:
+    labels = np.arange(200) % 7
+    monkeypatch.setattr("adacm.claims.test_labels", lambda dataset: labels)
+    rng = np.random.default_rng(5)
+
+    def with_predictions(r: dict, right: float) -> dict:
+        pred = np.where(rng.random(200) < right, labels, (labels + 1) % 7)
+        return r | {"predictions": {"test": encode(pred, np.full(200, 0.5))}}
+
+    results = [with_predictions(run("adacm", s, 0.0), 0.6) for s in range(3)]
+    results += [with_predictions(run("fixmatch", s, 0.0), 0.4) for s in range(3)]
+    v = verdict(results)
+    assert v.bootstrap is not None and 5 < v.bootstrap[0] < v.bootstrap[1] < 35
+    results[0] = {k: x for k, x in results[0].items() if k != "predictions"}  # one run stored without them
+    assert verdict(results).bootstrap is None
