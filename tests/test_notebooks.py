@@ -18,7 +18,6 @@ def test_there_are_notebooks() -> None:
     assert NOTEBOOKS
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_source_and_notebook_in_sync(notebook: Path) -> None:
     source = jupytext.read(notebook.with_suffix(".py"))
@@ -36,6 +35,7 @@ def test_every_paper_table_has_a_chart() -> None:
     assert (ROOT / "notebooks" / "paper_tables.ipynb") in NOTEBOOKS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("notebook,params", RUNS, ids=[p.stem + "".join(a[2:]) for p, a in RUNS])
 def test_notebook_runs_and_writes_figures(notebook: Path, params: list[str], tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "papermill", "-k", "python3", str(notebook), str(tmp_path / "out.ipynb"),

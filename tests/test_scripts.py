@@ -24,6 +24,7 @@ def test_help(script: Path) -> None:
     assert out.returncode == 0 and "usage:" in out.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script,extra", [
     ("table1.py", ["--methods", "supervised", "adacm_lc"]),  # the grid's plumbing, not every row (those train above)
     ("table3.py", ["--methods", "supervised", "marginmix"]),

@@ -122,6 +122,7 @@ def test_table2_help() -> None:
     assert out.returncode == 0 and "--protocol" in out.stdout and "--rerun" in out.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,message", [
     (["--methods", "fixmach"], "unknown method 'fixmach'"),
     (["--dataset", "rafdb"], "runs on fer2013, sfew"),
