@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -56,17 +58,17 @@ def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(ci_data, tmp_path
     assert strip(resumed["epochs"]) == strip(straight["epochs"])
 
 
-#: methods that do not beat chance within this budget (recorded 2026-11-25; strict: the test fails
-#: once they do, so that the record is updated). FlexMatch: no prediction reaches τ = 0.95, so its
-#: warm-up keeps every class threshold at 0 and every unlabeled face is pseudo-labeled, ~17% right;
-#: the same happens with 8 epochs. MarginMix: its centroid self-labels are right for 14–19% of the unlabeled
-#: faces (chance; MixMatch's classifier guesses 18–27%), and λu = 75 pulls the classifier towards them: the
-#: labeled loss stays at ln 7. Unchanged with the margin term off (λm = 0) or with similarities taken about
-#: the centroids' mean; see the module's docstring.
-NOT_YET_ABOVE_CHANCE = {"flexmatch", "marginmix"}
-
-
-RECORDED = pytest.mark.xfail(strict=True, reason="recorded: not above chance")
+#: methods that sit at the bar within this budget, recorded with what keeps them there (checked
+#: instead of the bar, which they straddle: on 955 faces at the last epoch FlexMatch 18.8% / 18.0%
+#: and MarginMix 20.1% / 18.7% in bf16 at 2 threads / fp32 at 1 thread, bar 17.9%). FlexMatch: no
+#: prediction reaches τ = 0.95, so its warm-up keeps every class threshold at 0 and every unlabeled
+#: face is pseudo-labeled (mask rate 1 in every epoch). MarginMix: its centroid self-labels are right
+#: for 14–19% of the unlabeled faces and λu = 75 pulls the classifier towards them: the labeled loss
+#: stays at ln 7 (1.919–1.936 measured); see the module's docstring.
+AT_THE_BAR: dict[str, Callable[[list[dict]], bool]] = {
+    "flexmatch": lambda epochs: all(e["mask_rate"] == 1.0 for e in epochs),
+    "marginmix": lambda epochs: all(abs(e["loss_x"] - math.log(7)) < 0.05 for e in epochs),
+}
 
 
 #: registry entries that are another entry's class with other options (Table 1's ablations); their
@@ -75,8 +77,7 @@ SAME_CLASS_AS_ANOTHER = {"adacm_lu", "adacm_lc"}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", [pytest.param(m, marks=RECORDED) if m in NOT_YET_ABOVE_CHANCE else m
-                                    for m in METHODS if m not in SAME_CLASS_AS_ANOTHER])
+@pytest.mark.parametrize("method", [m for m in METHODS if m not in SAME_CLASS_AS_ANOTHER])
 def test_smoke_training_beats_chance(method: str, chance_data: Dataset, tmp_path: Path) -> None:
     """A short run of every method from a pretrained backbone on the 448 balanced training faces
     (224 labeled and 224 unlabeled; all 448 labeled for the Baseline), 4 epochs of 25 steps, must
@@ -84,7 +85,7 @@ def test_smoke_training_beats_chance(method: str, chance_data: Dataset, tmp_path
 
     Bar: the accuracy whose probability under guessing (Binomial(955, 1/7)) is below 0.1%: 17.9%.
     Its margin, measured on an AMD EPYC for the Baseline, FixMatch, Ada-CM and Ada-CM (Lc) in
-    fp32 and bf16 at 1 and 2 threads (16 runs, docs/operations.md): the last epoch at 23.8-30.7%.
+    fp32 and bf16 at 1 and 2 threads (16 runs, docs/operations.md): the last epoch at 20.8-30.7%.
     (On the 112 faces of the CI subset, selected on validation, the same runs swung by ±10 faces
     and an Intel Xeon fell below that bar.) dlib's face network, not the `cpu` default (SimCLR): its
     weights ship in a pip package, so a fresh clone has them without the hour of pretraining.
@@ -93,6 +94,9 @@ def test_smoke_training_beats_chance(method: str, chance_data: Dataset, tmp_path
     cfg = replace(SMOKE.config("fer2013_ci", method, n_labels, seed=0, model="dlib_face", init="face", image_size=112),
                   epochs=4, iters_per_epoch=25)
     result = Trainer(cfg, chance_data, checkpoint_dir=tmp_path, progress=False).fit()
+    if method in AT_THE_BAR:
+        assert AT_THE_BAR[method](result["epochs"]), result["epochs"]
+        return
     n = len(chance_data.test)
     bar = 100 * binom.ppf(0.999, n, 1 / 7) / n
     assert result["summary"]["test_acc_last"] > bar, (result["summary"], bar)
