@@ -44,7 +44,7 @@ from adacm.paper import Cell
 from adacm.predictions import test_predictions
 from adacm.pretrain import build_of
 from adacm.protocols import PAPER_DATASET
-from adacm.results import load_results
+from adacm.results import check_results_dir, load_results
 from adacm.stats import ALPHA, PairedTest, bootstrap_ci, holm, paired_test, pooled_sd, seeds_needed
 from adacm.tables import TABLE_BACKBONES, Aggregate, default_backbone, matches, metric_value
 
@@ -312,8 +312,7 @@ def claims_table(verdicts: list[Verdict]) -> str:
 def claims_report(results_dir: Path, protocol: str, table: int | None = None, fmt: str = "markdown") -> str:
     """``adacm claims``: every claim evaluated on the protocol's stored runs (the whole family, for
     the adjustment), then shown for one table or all, as markdown or JSON."""
-    if results_dir.exists() and not results_dir.is_dir():
-        raise UserError(f"--results-dir {results_dir} is a file, not a folder")
+    check_results_dir(results_dir)
     verdicts = [v for v in evaluate(load_results(results_dir, protocol), protocol) if table in (None, v.claim.table)]
     if fmt == "json":
         return json.dumps([v.to_dict() for v in verdicts], indent=1)

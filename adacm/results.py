@@ -20,6 +20,11 @@ def result_path(results_dir: Path, experiment: str, cfg: RunConfig) -> Path:
     return results_dir / cfg.protocol / experiment / f"{cfg.run_name()}.json"
 
 
+def check_results_dir(results_dir: Path) -> None:
+    if results_dir.exists() and not results_dir.is_dir():
+        raise UserError(f"--results-dir {results_dir} is a file, not a folder: name a folder for the results store")
+
+
 def read_result(path: Path) -> dict[str, Any]:
     """A stored result; a file that is not one is named, with what to do, before anything trains."""
     try:

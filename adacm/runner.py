@@ -31,7 +31,7 @@ from adacm.paths import sha256_file
 from adacm.pretrain import SimCLRConfig, build_of, pretrain, simclr_weights_path
 from adacm.pretrain import estimate_minutes as estimate_pretrain_minutes
 from adacm.protocols import CPU_SIMCLR_STEPS, PROTOCOLS, get_protocol
-from adacm.results import find_result, save_result
+from adacm.results import check_results_dir, find_result, save_result
 from adacm.tables import METRICS, markdown_table
 from adacm.train import Trainer
 
@@ -247,11 +247,6 @@ def run_minutes(configs: list[RunConfig], precision: str | None) -> dict[tuple[A
                 eval_s = time.perf_counter() - start
             out[shape] = cfg.epochs * (cfg.iters_per_epoch * step_s + eval_s) / 60
     return out
-
-
-def check_results_dir(results_dir: Path) -> None:
-    if results_dir.exists() and not results_dir.is_dir():
-        raise UserError(f"--results-dir {results_dir} is a file, not a folder: name a folder for the results store")
 
 
 def made_from_recorded_weights(result: dict[str, Any], cfg: RunConfig) -> bool:
