@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: table2 test test-fast smoke pretrain backbone figures notebooks clean-venv
+.PHONY: table2 test test-fast smoke pretrain backbone figures notebooks clean-venv device-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,10 @@ smoke: $(STAMP)
 
 pretrain: $(STAMP)
 	$(PY) -m adacm.cli pretrain
+
+# on a machine with a GPU only (the device tool's sessions): bench at 224 px + a short paper grid
+device-check: $(STAMP)
+	$(PY) -m adacm.device_check
 
 backbone: $(STAMP)
 	$(PY) -m adacm.cli backbone dlib-face

@@ -49,7 +49,7 @@ import torch.nn.functional as F
 import torchvision
 from tqdm import tqdm
 
-from adacm.algorithms.adacm import AdaCM
+from adacm.algorithms import build_algorithm
 from adacm.cli import run_cli
 from adacm.config import RunConfig
 from adacm.data.datasets import NUM_CLASSES, Dataset, Part, load_dataset
@@ -77,7 +77,9 @@ def suite_config(size: int) -> RunConfig:
 
 
 def images_per_iteration(cfg: RunConfig) -> int:
-    return cfg.batch_labeled + len(AdaCM.unlabeled_views) * cfg.batch_unlabeled
+    """Images through forward and backward in one iteration of ``cfg``'s method."""
+    views = build_algorithm(cfg.method, NUM_CLASSES, cfg.joint_forward, cfg.method_overrides).unlabeled_views
+    return cfg.batch_labeled + len(views) * cfg.batch_unlabeled
 
 
 def bench_data(eval_images: int | None) -> Dataset:

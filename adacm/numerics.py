@@ -26,6 +26,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from adacm.config import RETIRED
 from adacm.errors import UserError
 from adacm.machine import cpu_model
 from adacm.paths import atomic_write_bytes, cache_dir
@@ -57,35 +58,42 @@ class Numerics:
         return asdict(self)
 
 
+def retired_numerics(cfg: dict[str, Any] | None = None, chosen_by: str = "config") -> Numerics:
+    """The numerics that were fixed in the code before they were chosen: a config's ``amp_bf16``
+    and ``channels_last`` (``config.RETIRED`` for configs without them)."""
+    cfg = {**RETIRED, **(cfg or {})}
+    return Numerics("bf16" if cfg["amp_bf16"] else "fp32", bool(cfg["channels_last"]), chosen_by)
+
+
 def result_numerics(result: dict[str, Any]) -> dict[str, Any]:
     """The numerics a stored run ran in; runs stored before numerics were recorded took them from
-    their config (``amp_bf16``, ``channels_last``)."""
-    if "numerics" in result:
-        return result["numerics"]
-    cfg = result["config"]
-    return Numerics("bf16" if cfg.get("amp_bf16", True) else "fp32", cfg.get("channels_last", True), "config").to_dict()
+    their config."""
+    return result["numerics"] if "numerics" in result else retired_numerics(result["config"]).to_dict()
 
 
-def requested_precision(value: str | None = None) -> str:
-    """The precision asked for: ``value`` (``--precision``), else ``ADACM_PRECISION``, else auto."""
-    value = value or os.environ.get("ADACM_PRECISION") or "auto"
+def requested_precision(value: str | None = None, default: str = "auto") -> str:
+    """The precision asked for: ``value`` (``--precision``), else ``ADACM_PRECISION``, else the
+    protocol's ``default``."""
+    value = value or os.environ.get("ADACM_PRECISION") or default
     if value not in CHOICES:
         raise UserError(f"precision {value!r} (--precision or ADACM_PRECISION) must be one of {', '.join(CHOICES)}")
     return value
 
 
-def choose(device: torch.device, model: str, image_size: int, precision: str | Numerics | None = None) -> Numerics:
+def choose(device: torch.device, model: str, image_size: int, precision: str | Numerics | None = None,
+           default: str = "auto") -> Numerics:
     """The numerics a run of ``model`` at ``image_size`` px uses on ``device`` (see the module doc);
-    given exact ``Numerics`` (to reproduce a stored run), those."""
+    given exact ``Numerics`` (to reproduce a stored run), those; ``default``: the protocol's
+    precision when none is asked for."""
     if isinstance(precision, Numerics):
         return precision
-    precision = requested_precision(precision)
+    precision = requested_precision(precision, default)
     if device.type == "cuda":
         chosen = "fp32" if precision == "auto" else precision
         return Numerics(chosen, chosen == "bf16", "gpu" if precision == "auto" else "forced")
-    timings = probe_timings(model, image_size)
-    candidates = {k: v for k, v in timings.items() if precision == "auto" or k.startswith(precision)}
-    best = min(candidates, key=candidates.__getitem__)
+    wanted = PRECISIONS if precision == "auto" else (precision,)
+    timings = probe_timings(model, image_size, wanted)
+    best = min(timings, key=timings.__getitem__)
     name, layout = best.split("/")
     return Numerics(name, layout == "channels_last", "probe" if precision == "auto" else "forced")
 
@@ -94,30 +102,24 @@ def probe_key(model: str, image_size: int) -> str:
     return f"{cpu_model()} | torch {torch.__version__} | {torch.get_num_threads()} threads | {model} @ {image_size} px"
 
 
-def probe_timings(model: str, image_size: int) -> dict[str, float]:
-    """Seconds per training step of each combination ("fp32/contiguous", …), from the cache or
-    measured now (a few seconds) and cached."""
+def probe_timings(model: str, image_size: int, precisions: tuple[str, ...] = PRECISIONS) -> dict[str, float]:
+    """Seconds per training step of each combination of ``precisions`` × memory format
+    ("fp32/contiguous", …), from the cache or measured now (a few seconds each) and cached."""
     path = cache_dir() / "numerics_probe.json"
     try:
         cached = json.loads(path.read_text())
     except (OSError, ValueError):
         cached = {}
-    key = probe_key(model, image_size)
-    if key not in cached:
-        cached[key] = measure_step_times(model, image_size)
+    timings = cached.setdefault(probe_key(model, image_size), {})
+    combos = [f"{p}/{layout}" for p in precisions for layout in ("contiguous", "channels_last")]
+    if missing := [c for c in combos if c not in timings]:
+        from adacm.models import build_model  # the models import the weights cache, which needs nothing from here
+
+        for combo in missing:
+            name, layout = combo.split("/")
+            timings[combo] = step_seconds(build_model(model, 7)[0], image_size, Numerics(name, layout == "channels_last"))
         atomic_write_bytes(path, json.dumps(cached, indent=1, sort_keys=True).encode())
-    return cached[key]
-
-
-def measure_step_times(model: str, image_size: int) -> dict[str, float]:
-    from adacm.models import build_model  # the models import the weights cache, which needs nothing from here
-
-    out = {}
-    for precision in PRECISIONS:
-        for layout in ("contiguous", "channels_last"):
-            numerics = Numerics(precision, layout == "channels_last")
-            out[f"{precision}/{layout}"] = step_seconds(build_model(model, 7)[0], image_size, numerics)
-    return out
+    return {c: timings[c] for c in combos}
 
 
 def step_seconds(net: torch.nn.Module, image_size: int, numerics: Numerics) -> float:

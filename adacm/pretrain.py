@@ -41,14 +41,12 @@ from adacm.losses import info_nce
 from adacm.models import BACKBONES
 from adacm.backbones import save_state
 from adacm.machine import machine
-from adacm.numerics import Numerics
+from adacm.numerics import Numerics, retired_numerics
 from adacm.numerics import choose as choose_numerics
 from adacm.paths import REPO_ROOT, atomic_write_bytes, cache_dir
 
 
 CPU = torch.device("cpu")
-#: the numerics that pretraining used before it chose them (fixed in the code then)
-BEFORE_NUMERICS = Numerics("bf16", True, "default")
 
 
 @dataclass(frozen=True)
@@ -186,7 +184,7 @@ def pretrain(minutes: float, max_steps: int, cfg: SimCLRConfig = SimCLRConfig(),
         opt.load_state_dict(saved["opt"])
         rng.bit_generator.state = saved["rng"]
         state = saved["state"]
-        state.setdefault("numerics", BEFORE_NUMERICS.to_dict())
+        state.setdefault("numerics", retired_numerics(chosen_by="default").to_dict())  # a checkpoint from before
         numerics = Numerics(**state["numerics"])  # a build is computed in one numerics
     net = numerics.to(net, CPU)
 

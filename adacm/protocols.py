@@ -1,7 +1,8 @@
 """Protocols: the paper's settings, the scaled CPU protocol this suite reports, and a smoke test.
 
 ``paper``  — 224 px RGB, 20 epochs × 800 iterations, EMA 0.999, 5 seeds, on RAF-DB / SFEW /
-            AffectNet from a ResNet-18 pretrained on MS-Celeb-1M (``--init PATH``); a GPU job.
+            AffectNet from a ResNet-18 pretrained on MS-Celeb-1M (``--init PATH``), in fp32 as
+            the official code (bf16 with ``--precision bf16``, recorded); a GPU job.
 ``cpu``    — what runs on 2 CPU cores, ≤ ~4 min per Ada-CM run; every deviation is listed in
             the README ("Protocols", "Pilot"): FER2013 stands in for RAF-DB; a ResNet-18
             pretrained label-free by SimCLR on the training faces (``adacm pretrain``, 5,040
@@ -46,6 +47,7 @@ class Protocol:
     extra: dict[str, Any] = field(default_factory=dict)
     model_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # fields set for one backbone only
     table_seeds: dict[int, tuple[int, ...]] = field(default_factory=dict)  # a paper table's seeds, where not `seeds`
+    precision: str = "auto"  # numerics when none is asked for (adacm.numerics): auto = the faster here
 
     def seeds_for(self, table: int | None) -> tuple[int, ...]:
         return self.table_seeds.get(table, self.seeds) if table is not None else self.seeds
@@ -102,7 +104,7 @@ PROTOCOLS: dict[str, Protocol] = {
     "paper": Protocol("paper", ("rafdb", "sfew", "affectnet"),
                       {"rafdb": (100, 400, 2000, 4000), "sfew": (100, 400), "affectnet": (2000, 10000)},
                       seeds=(0, 1, 2, 3, 4), image_size=224, epochs=20, iters_per_epoch=800, ema_decay=0.999,
-                      init="msceleb", extra={"joint_forward": False}),
+                      init="msceleb", extra={"joint_forward": False}, precision="fp32"),
     "cpu": Protocol("cpu", ("fer2013", "sfew"), {"fer2013": (100, 400, 4000), "sfew": (100, 400)},
                     seeds=(0, 1, 2), epochs=10, iters_per_epoch=160, ema_decay=0.995, **CPU_VARIANTS[CPU_DEFAULT],
                     default_datasets=("fer2013",), stand_ins={"rafdb": "fer2013"}, variants=CPU_VARIANTS,
@@ -113,6 +115,11 @@ PROTOCOLS: dict[str, Protocol] = {
                       epochs=2, iters_per_epoch=15, ema_decay=0.9, init="scratch",
                       stand_ins={"rafdb": "fer2013_ci", "sfew": "fer2013_ci"}, smoke_labels=70),
 }
+
+
+def default_precision(protocol: str) -> str:
+    """A protocol's precision when none is asked for; ``paper``: fp32, the official code's numerics."""
+    return PROTOCOLS[protocol].precision if protocol in PROTOCOLS else "auto"
 
 
 def get_protocol(name: str) -> Protocol:

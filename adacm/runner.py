@@ -10,14 +10,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from adacm.algorithms import build_algorithm
 from adacm.cli import run_cli
@@ -67,6 +71,9 @@ def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
                         help="numerics of the runs trained now: auto (default, or ADACM_PRECISION): the faster of "
                              "fp32 and bf16 autocast on this machine, by a cached probe; recorded in each result, "
                              "not part of a run's identity")
+    parser.add_argument("--jobs", type=positive_int, default=1,
+                        help="runs trained at once, each in its own process with cores ÷ jobs threads (default 1); "
+                             "results do not depend on it beyond the thread count each result records")
     parser.add_argument("--rerun", action="store_true", help="train again even if a stored result exists")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and whether they are stored; train nothing")
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="I/N",
@@ -81,6 +88,13 @@ def non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
     return value
 
 
@@ -173,7 +187,7 @@ def plan_grid(configs: list[RunConfig], results_dir: Path, rerun: bool = False,
 
 def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, rerun: bool = False,
                 dry_run: bool = False, shard: tuple[int, int] = (0, 1), precision: str | None = None,
-                plan: Plan | None = None) -> list[dict[str, Any]]:
+                plan: Plan | None = None, jobs: int = 1) -> list[dict[str, Any]]:
     """Train every config of this shard that has no stored result (all with ``rerun``); return the stored ones.
 
     Before training it says what it will train and how long that should take here (measured
@@ -185,9 +199,12 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
     check_configs(configs, [] if dry_run else plan.to_train, plan.builds)
     print(f"{len(configs)} runs: {len(configs) - plan.missing} stored, {plan.missing} to train", file=sys.stderr, flush=True)
     if plan.to_train and not dry_run:
-        announce(plan, precision)
+        announce(plan, precision, jobs)
     for model in [] if dry_run else plan.builds:
         pretrain(float("inf"), CPU_SIMCLR_STEPS, SimCLRConfig(model=model), precision=precision)
+    if plan.to_train and not dry_run and jobs > 1:
+        train_side_by_side(plan.to_train, results_dir, experiment, precision, jobs)
+        plan.stored.update({cfg.key(): find_result(results_dir, cfg) for cfg in plan.to_train})
     results = []
     for i, cfg in enumerate(configs, 1):
         done = plan.stored.get(cfg.key())
@@ -198,32 +215,73 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
             continue
         if dry_run or not in_shard(cfg, shard):
             continue
-        trainer = Trainer(cfg, precision=precision)
-        with run_lock(trainer.checkpoint_path.parent) as acquired:
-            if not acquired:
-                print("  → being trained by another process; skipped", file=sys.stderr, flush=True)
-                continue
-            result = trainer.fit()
-            path = save_result(results_dir, experiment, result)
-            trainer.discard_checkpoint()
-        print(f"  → {path} test {result['summary']['test_acc_last']:.2f}% in {result['wall_time_s'] / 60:.1f} min",
-              file=sys.stderr, flush=True)
-        results.append(result)
+        result = train_one(cfg, results_dir, experiment, precision)
+        if result is not None:
+            results.append(result)
     return results
 
 
-def announce(plan: Plan, precision: str | None) -> None:
-    """Say what will be trained and how long it should take on this machine, measured now."""
+def train_one(cfg: RunConfig, results_dir: Path, experiment: str, precision: str | None,
+              progress: bool = True, concurrent_runs: int = 1) -> dict[str, Any] | None:
+    """Train one run and store it; None if another process holds it. Under its lock the store is
+    read again: a process that planned the grid earlier must not train a run finished since."""
+    trainer = Trainer(cfg, progress=progress, precision=precision)
+    with run_lock(trainer.checkpoint_path.parent) as acquired:
+        if not acquired:
+            print(f"  {cfg.run_name()} → being trained by another process; skipped", file=sys.stderr, flush=True)
+            return None
+        stored = find_result(results_dir, cfg)
+        if stored and made_from_recorded_weights(stored, cfg):
+            return stored
+        result = trainer.fit()
+        result["machine"]["concurrent_runs"] = concurrent_runs
+        path = save_result(results_dir, experiment, result)
+        trainer.discard_checkpoint()
+    print(f"  → {path} test {result['summary']['test_acc_last']:.2f}% in {result['wall_time_s'] / 60:.1f} min",
+          file=sys.stderr, flush=True)
+    return result
+
+
+def train_side_by_side(configs: list[RunConfig], results_dir: Path, experiment: str, precision: str | None,
+                       jobs: int) -> None:
+    """Train ``configs`` ``jobs`` at a time, each in its own process with cores ÷ jobs threads, in
+    grid order (a seed's methods start together). A run computes the same with or without others
+    beside it (tests/test_runner_jobs.py); its thread count is recorded in its machine block."""
+    threads = threads_per_job(jobs)
+    print(f"training {len(configs)} runs {jobs} at a time, {threads} thread(s) each", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=torch.set_num_threads,
+                             initargs=(threads,)) as pool:
+        futures = [pool.submit(train_one, cfg, results_dir, experiment, precision, False, jobs) for cfg in configs]
+        for done, future in enumerate(as_completed(futures), 1):
+            future.result()
+            left = (time.perf_counter() - start) / done * (len(configs) - done) / 60
+            print(f"[{done}/{len(configs)} trained] ≈ {left:.0f} min to go", file=sys.stderr, flush=True)
+
+
+def announce(plan: Plan, precision: str | None, jobs: int = 1) -> None:
+    """Say what will be trained and how long it should take on this machine, measured now (with
+    ``jobs`` > 1: a run's time at its share of the threads, ÷ jobs)."""
     minutes = {model: estimate_pretrain_minutes(CPU_SIMCLR_STEPS, SimCLRConfig(model=model), precision)
                for model in plan.builds}
     for model, m in minutes.items():
         print(f"the SimCLR {model} weights are missing: building them first ({CPU_SIMCLR_STEPS:,} steps, "
               f"≈ {m:.0f} min here, measured now)", file=sys.stderr, flush=True)
-    per_run = run_minutes(plan.to_train, precision)
-    total = sum(minutes.values()) + sum(per_run[run_shape(c)] for c in plan.to_train)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads_per_job(jobs) if jobs > 1 else threads)
+    try:
+        per_run = run_minutes(plan.to_train, precision)
+    finally:
+        torch.set_num_threads(threads)
+    total = sum(minutes.values()) + sum(per_run[run_shape(c)] for c in plan.to_train) / jobs
     print(f"to train: {len(plan.to_train)} runs, ≈ {total:.0f} min in all here "
-          f"({', '.join(f'{m:.1f} min per {shape[1]} run' for shape, m in per_run.items())}; "
-          f"measured now: steps/s × steps + one evaluation × epochs)", file=sys.stderr, flush=True)
+          f"({', '.join(f'{m:.1f} min per {shape[1]} run' for shape, m in per_run.items())}"
+          f"{f', {jobs} at a time' if jobs > 1 else ''}; measured now: steps/s × steps + one evaluation × epochs)",
+          file=sys.stderr, flush=True)
+
+
+def threads_per_job(jobs: int) -> int:
+    return max(1, (os.cpu_count() or 1) // jobs)
 
 
 def run_shape(cfg: RunConfig) -> tuple[Any, ...]:
@@ -302,7 +360,7 @@ def run_table(args: argparse.Namespace, experiment: str, paper_table: int,
     if plan.to_train and not args.dry_run and plan.missing < len(configs):  # what is stored, before hours of training
         print("stored so far:\n\n" + table([r for r in plan.stored.values() if r]) + "\n", flush=True)
     return table(run_configs(configs, args.results_dir, experiment, args.rerun, args.dry_run, args.shard,
-                             args.precision, plan))
+                             args.precision, plan, args.jobs))
 
 
 @contextlib.contextmanager

@@ -45,6 +45,7 @@ from adacm.numerics import Numerics
 from adacm.predictions import encode_probs
 from adacm.numerics import choose as choose_numerics
 from adacm.paths import REPO_ROOT, cache_dir
+from adacm.protocols import default_precision
 
 
 def pick_device() -> torch.device:
@@ -129,7 +130,8 @@ class Trainer:
         self.dist = Distributed.from_env()  # a single process unless started by torchrun
         self.dist.check_batch_sizes(cfg)
         self.device = pick_device()
-        self.numerics = choose_numerics(self.device, cfg.model, cfg.image_size, precision)
+        self.numerics = choose_numerics(self.device, cfg.model, cfg.image_size, precision,
+                                        default_precision(cfg.protocol))
         self.data = prepare_data(cfg, data)
         self.algorithm: Algorithm = build_algorithm(cfg.method, NUM_CLASSES, cfg.joint_forward, cfg.method_overrides)
         torch.manual_seed(cfg.seed)
@@ -225,7 +227,7 @@ class Trainer:
         finally:
             self.cfg = scheduled
 
-    def seconds_per_step(self, steps: int = 4, warmup: int = 2) -> float:
+    def seconds_per_step(self, steps: int = 2, warmup: int = 1) -> float:
         """Wall-clock seconds per training iteration here, augmentation included (after ``warmup``)."""
         self.train_steps(warmup)
         start = time.perf_counter()
@@ -302,9 +304,10 @@ class Trainer:
                 record["time_s"] = round(time.perf_counter() - start, 2)
                 self.elapsed += record["time_s"]
                 self.history.append(record)
-                bar.write(f"epoch {self.epoch}/{cfg.epochs} test {record['test_acc']:.2f}"
-                          + (f" val {record['val_acc']:.2f}" if "val_acc" in record else "")
-                          + (f" mask {record['mask_rate']:.2f}" if "mask_rate" in record else "")) if self.progress else None
+                if self.progress:  # beside the bar, on stderr: stdout is the script's table
+                    bar.write(f"epoch {self.epoch}/{cfg.epochs} test {record['test_acc']:.2f}"
+                              + (f" val {record['val_acc']:.2f}" if "val_acc" in record else "")
+                              + (f" mask {record['mask_rate']:.2f}" if "mask_rate" in record else ""), file=sys.stderr)
                 if self.dist.is_main:
                     self.save_checkpoint()
         return self.dist.on_main(lambda: {**self.result(resumed), "predictions": self.predictions(),

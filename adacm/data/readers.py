@@ -61,6 +61,13 @@ def _table(*names: str) -> tuple[int, ...]:
 
 _RAFDB = _table("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")  # codes 1-7
 _AFFECTNET = _table("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger", "contempt")  # 8-10 dropped
+
+
+def rafdb_code(label: int) -> int:
+    """RAF-DB's label code (1-7 in list_patition_label.txt) of one of this suite's labels."""
+    return _RAFDB.index(label) + 1
+
+
 _CKPLUS = _table("neutral", "anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
 _FER2013 = _table("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 _FERPLUS_VOTES = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt",

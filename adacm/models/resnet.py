@@ -55,3 +55,9 @@ class ResNet18Backbone(nn.Module):
                 unexpected.append(key)
         result = self.body.load_state_dict(mapped, strict=False)
         return list(result.missing_keys), unexpected + list(result.unexpected_keys)
+
+
+def msceleb_layout(state: dict[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
+    """A torchvision ResNet-18 state dict laid out as the MS-Celeb-1M file users bring:
+    ``{'state_dict': {'module.<key>': …}}`` (a DataParallel checkpoint; its fc is ignored on load)."""
+    return {"state_dict": {f"module.{k}": v for k, v in state.items()}}

@@ -1,0 +1,94 @@
+"""The device check: what a session lent a GPU runs first (``make device-check``, under 8 min).
+
+1. the benchmark on CUDA at 224 px (``adacm.bench``): the suite's trainer, the official loop and
+   the plain ResNet-18 ceiling, images/s, the suite with its data pipeline on;
+2. a short `paper`-protocol grid (Baseline and Ada-CM, one seed) on a synthetic RAF-DB tree
+   (``adacm.data.synthetic``) from MS-Celeb-layout weights, in the protocol's numerics (fp32);
+3. one record, ``results/bench/device_check_<device>_<time>.json``: the machine (GPU name), the
+   bench's figures, each run's wall time, images/s and numerics.
+
+Never a dependency of tests or CI: without a GPU it says so and stops (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+import torchvision
+
+from adacm import bench
+from adacm.cli import run_cli
+from adacm.config import RunConfig
+from adacm.data.datasets import load_dataset
+from adacm.data.synthetic import write_ckplus_subset, write_rafdb_tree
+from adacm.errors import UserError
+from adacm.machine import machine, machine_kind
+from adacm.models.resnet import msceleb_layout
+from adacm.paths import REPO_ROOT, data_dir
+from adacm.results import load_results
+from adacm.train import git_commit
+
+TRAIN_PER_CLASS, TEST_PER_CLASS, LABELS = 60, 20, 70
+EPOCHS, ITERS = 2, 50
+METHODS = ("supervised", "adacm")
+
+
+def paper_grid(out: Path) -> list[dict[str, Any]]:
+    """Train the short `paper` grid on a synthetic tree in ``out``; the runs' summaries."""
+    write_rafdb_tree(out, load_dataset("fer2013").train, TRAIN_PER_CLASS, TEST_PER_CLASS)
+    write_ckplus_subset(data_dir() / "ckplus.npz", out / "ckplus.npz", per_class=20)
+    weights = out / "resnet18_msceleb.pth"
+    torch.save(msceleb_layout(torchvision.models.resnet18(weights=None).state_dict()), weights)
+    command = [sys.executable, str(REPO_ROOT / "experiments" / "table2.py"), "--protocol", "paper",
+               "--dataset", "rafdb", "--labels", str(LABELS), "--seeds", "0", "--methods", *METHODS,
+               "--epochs", str(EPOCHS), "--iters", str(ITERS), "--init", str(weights), "--data-root", str(out),
+               "--results-dir", str(out / "results")]
+    subprocess.run(command, check=True)
+    runs = []
+    for r in load_results(out / "results", "paper"):
+        cfg = RunConfig.from_dict(r["config"])
+        train_s = sum(e["time_s"] for e in r["epochs"])  # evaluation included: what a run costs
+        images = cfg.epochs * cfg.iters_per_epoch * bench.images_per_iteration(cfg)
+        runs.append({"method": cfg.method, "wall_time_s": r["wall_time_s"], "images_per_s": round(images / train_s, 1),
+                     "numerics": r["numerics"], "test_acc_last": r["summary"]["test_acc_last"],
+                     "machine": r["machine"]})
+    return runs
+
+
+def device_check(out_dir: Path) -> Path:
+    if not torch.cuda.is_available():
+        raise UserError("no CUDA device here: the device check runs on a machine with a GPU (make device-check)")
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        bench.main(["--sizes", "224", "--iters", "20", "--out", tmp])
+        [bench_file] = Path(tmp).glob("bench_*.json")
+        report = {"machine": machine(torch.device("cuda")), "code": git_commit(),
+                  "bench": json.loads(bench_file.read_text()), "paper_runs": paper_grid(Path(tmp))}
+    report["minutes"] = round((time.perf_counter() - start) / 60, 2)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"device_check_{bench.file_slug(machine_kind(report['machine']))}_" \
+                     f"{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {path} ({report['minutes']} min)")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m adacm.device_check", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("results/bench"), help="folder for the record")
+    args = parser.parse_args(argv)
+    run_cli(lambda: device_check(args.out))
+
+
+if __name__ == "__main__":
+    main()
