@@ -57,11 +57,29 @@ def bench_table(results_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def jobs_table(results_dir: Path) -> str:
+    """Every stored ``experiments/jobs_throughput.py`` record: runs per hour one at a time and side by side."""
+    lines = ["| date | machine | runs | mode | threads per run | runs/hour | minutes per run (each) | speed-up |",
+             "|" + "---|" * 8]
+    for path in sorted((results_dir / "bench").glob("jobs_*.json")):
+        report = json.loads(path.read_text())
+        date = re.sub(r".*_(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)\d\d$", r"\1-\2-\3T\4:\5", path.stem)
+        for mode in report["modes"]:
+            each = ", ".join(f"{s / 60:.1f}" for s in mode["run_wall_time_s"])
+            speedup = f"{report['speedup']:.2f}×" if mode["jobs"] > 1 else "1"
+            lines.append(f"| {date} | {machine_kind(report['machine'])} | {report['method']} {report['labels']} labels | "
+                         f"{mode['jobs']} at a time | {mode['threads_per_run']} | {mode['runs_per_hour']:.2f} | {each} | "
+                         f"{speedup} |")
+    return "\n".join(lines)
+
+
 def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> str:
     """One block: the stored benchmarks, the pilot's runs, Fig. 3's sweeps, several metrics of one setting, a paper table laid out
     as the paper has it under this protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
     if spec.get("kind") == "bench":
         return bench_table(results_dir) + "\n"
+    if spec.get("kind") == "jobs":  # grid throughput, experiments/jobs_throughput.py
+        return jobs_table(results_dir) + "\n"
     if spec.get("kind") == "precision":  # the fp32-vs-bf16 study (docs/operations.md)
         return study_report(*stored_arms(results_dir)) + "\n"
     if spec.get("kind") == "claims":  # the verdict on each of the paper's comparative claims (adacm claims)
