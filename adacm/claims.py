@@ -43,7 +43,7 @@ from adacm.numerics import result_numerics
 from adacm.paper import Cell
 from adacm.predictions import test_predictions
 from adacm.pretrain import build_of
-from adacm.protocols import PAPER_DATASET
+from adacm.protocols import PAPER_DATASET, get_protocol
 from adacm.results import check_results_dir, load_results
 from adacm.stats import ALPHA, PairedTest, bootstrap_ci, holm, paired_test, pooled_sd, seeds_needed
 from adacm.tables import TABLE_BACKBONES, Aggregate, default_backbone, matches, metric_value
@@ -79,9 +79,10 @@ class Claim:
         backbone = f", {self.override['model']}" if self.override else ""
         return f"{self.better} > {self.worse} @ {self.dataset} {self.n_labels} (Table {self.table}{backbone})"
 
-    def backbone(self, protocol: str) -> dict[str, Any]:
-        """The config fields of the runs this claim compares: its backbone with the protocol's settings."""
-        return default_backbone(protocol, **self.override)
+    def backbone(self, protocol: str, regime: str | None = None) -> dict[str, Any]:
+        """The config fields of the runs this claim compares: its backbone with the protocol's settings,
+        in a named regime (a protocol variant) or the protocol's default."""
+        return default_backbone(protocol, **{**get_protocol(protocol).variant(regime), **self.override})
 
     def paper_gap(self) -> float | None:
         """The gap the paper reports, in points."""
@@ -165,9 +166,10 @@ def test_labels(dataset: str) -> np.ndarray | None:
         return None
 
 
-def pair_runs(claim: Claim, results: list[dict[str, Any]], protocol: str, metric: str = "test_acc_last") -> Pairing:
-    """Pair the claim's two methods' runs by seed on its dataset, labels and backbone."""
-    where = {**claim.backbone(protocol), "dataset": claim.dataset, "n_labels": claim.n_labels}
+def pair_runs(claim: Claim, results: list[dict[str, Any]], protocol: str, metric: str = "test_acc_last",
+              regime: str | None = None) -> Pairing:
+    """Pair the claim's two methods' runs by seed on its dataset, labels and backbone (in ``regime``)."""
+    where = {**claim.backbone(protocol, regime), "dataset": claim.dataset, "n_labels": claim.n_labels}
     by_method: dict[str, dict[int, dict[str, Any]]] = {claim.better: {}, claim.worse: {}}
     for r in results:
         if r["config"]["method"] in by_method and matches(r, where) and metric_value(r, metric) is not None:
@@ -251,10 +253,11 @@ def setting_of(claim: Claim) -> tuple[Any, ...]:
 
 
 def evaluate(results: list[dict[str, Any]], protocol: str, claims: list[Claim] = CLAIMS,
-             metric: str = "test_acc_last", bootstrap: bool = True) -> list[Verdict]:
+             metric: str = "test_acc_last", bootstrap: bool = True, regime: str | None = None) -> list[Verdict]:
     """Verdicts for every claim with at least one pair of ``protocol``'s runs (``results``: the
-    protocol's stored runs, any backbone); Holm's adjustment runs over those with two or more."""
-    pairings = [(c, pair_runs(c, results, protocol, metric)) for c in claims]
+    protocol's stored runs, any backbone) in ``regime`` (default: the protocol's own); Holm's
+    adjustment runs over those with two or more."""
+    pairings = [(c, pair_runs(c, results, protocol, metric, regime)) for c in claims]
     pairings = [(c, p) for c, p in pairings if p.seeds]
     tests = {c: paired_test(p.diffs) if len(p.seeds) >= 2 else None for c, p in pairings}
     family = [c for c, _ in pairings if tests[c] is not None]
@@ -307,6 +310,71 @@ def claims_table(verdicts: list[Verdict]) -> str:
     if notes:
         lines += ["", "Pairs excluded or mixed:", *notes]
     return "\n".join(lines)
+
+
+def regime_verdicts(results: list[dict[str, Any]], protocol: str) -> dict[str, list[Verdict]]:
+    """Table 2's claims in every regime of ``protocol`` (its named variants) that has pairs. Each
+    regime is its own family for Holm: a regime's verdicts read as they would if it were the protocol."""
+    out = {}
+    for regime in get_protocol(protocol).variants:
+        verdicts = evaluate(results, protocol, TABLE2_CLAIMS, regime=regime)
+        if verdicts:
+            out[regime] = verdicts
+    return out
+
+
+def regime_matrix(by_regime: dict[str, list[Verdict]]) -> str:
+    """Claim × regime: verdict, paired difference with its t-interval, and n, per cell."""
+    regimes = list(by_regime)
+    lines = ["| claim | paper's gap | " + " | ".join(f"`{r}`" for r in regimes) + " |", "|" + "---|" * (len(regimes) + 2)]
+    for claim in TABLE2_CLAIMS:
+        cells = []
+        for regime in regimes:
+            v = next((v for v in by_regime[regime] if v.claim == claim), None)
+            if v is None:
+                cells.append("—")
+                continue
+            d = v.to_dict()
+            word = {"supported": "**supported**", "reversed": "**reversed**"}.get(v.word, v.word)
+            spread = fmt_ci(d["ci_t"]) if d["ci_t"] else "(one pair)"
+            cells.append(f"{word}: {d['diff']:+.2f} {spread}, n={v.n}")
+        gap = claim.paper_gap()
+        lines.append(f"| {claim.better} > {claim.worse} @ {claim.n_labels} | {'—' if gap is None else f'{gap:+.2f}'} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def operating_points(results: list[dict[str, Any]], protocol: str) -> str:
+    """Per regime and label count: Ada-CM's and FixMatch's last-epoch test accuracy, mask rate and
+    pseudo-label accuracy of the masked faces (means over seeds), the paper's Ada-CM accuracy beside."""
+    lines = ["| regime | labels | Ada-CM test acc | Ada-CM mask rate | Ada-CM pseudo-label acc | FixMatch test acc | "
+             "FixMatch mask rate | FixMatch pseudo-label acc | paper's Ada-CM (RAF-DB) |", "|" + "---|" * 9]
+    for regime in get_protocol(protocol).variants:
+        for n in sorted({c.n_labels for c in TABLE2_CLAIMS}):
+            where = {**default_backbone(protocol, **get_protocol(protocol).variant(regime)), "dataset": "fer2013",
+                     "n_labels": n}
+            cells = []
+            for method in ("adacm", "fixmatch"):
+                last = [r["epochs"][-1] for r in results if r["config"]["method"] == method and matches(r, where)]
+                cells += [f"{np.mean([e[k] for e in last]) * scale:.1f}" if last and all(k in e for e in last) else "—"
+                          for k, scale in (("test_acc", 1), ("mask_rate", 100), ("pl_acc_masked", 100))]
+                cells[-3] += f" (n={len(last)})" if last else ""
+            if all(c == "—" for c in cells):
+                continue
+            ref = paper.reported(2, "adacm", dataset="rafdb", labels=n)
+            lines.append(f"| `{regime}` | {n} | " + " | ".join(cells) + f" | {ref.mean if ref else '—'} |")
+    return "\n".join(lines)
+
+
+def regimes_report(results_dir: Path, protocol: str) -> str:
+    """``adacm claims --regimes``: Table 2's claims per regime, and each regime's operating point."""
+    check_results_dir(results_dir)
+    results = load_results(results_dir, protocol)
+    by_regime = regime_verdicts(results, protocol)
+    if not by_regime:
+        return f"no Table 2 claim has a pair of stored `{protocol}` runs in any regime in {results_dir}"
+    return (regime_matrix(by_regime) + "\n\nEach regime's operating point at the last epoch (means over seeds; "
+            "mask rate and pseudo-label accuracy in %):\n\n" + operating_points(results, protocol))
 
 
 def claims_report(results_dir: Path, protocol: str, table: int | None = None, fmt: str = "markdown") -> str:

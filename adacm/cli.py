@@ -31,9 +31,12 @@ def _backbone(args: argparse.Namespace) -> None:
 
 
 def _claims(args: argparse.Namespace) -> None:
-    from adacm.claims import claims_report
+    from adacm.claims import claims_report, regimes_report
 
-    print(claims_report(args.results_dir, args.protocol, args.table, args.format))
+    if args.regimes:
+        print(regimes_report(args.results_dir, args.protocol))
+    else:
+        print(claims_report(args.results_dir, args.protocol, args.table, args.format))
 
 
 def _report(args: argparse.Namespace) -> None:
@@ -105,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", type=int, choices=(1, 2, 3), help="only this paper table's claims (the family for "
                                                                  "the adjustment stays every claim)")
     p.add_argument("--format", default="markdown", choices=("markdown", "json"))
+    p.add_argument("--regimes", action="store_true", help="Table 2's claims in each regime (the protocol's named "
+                                                          "variants: backbone, schedule) as a matrix, and each "
+                                                          "regime's operating point")
     p.add_argument("--results-dir", type=Path, default=Path("results"), help="results store (default: results/)")
     p.set_defaults(func=_claims)
     p = sub.add_parser("report", help="re-render the generated tables of README.md and docs/ from results/")

@@ -41,6 +41,7 @@ class Protocol:
     init: str
     model: str = "resnet18"
     default_datasets: tuple[str, ...] = ()  # the grid's datasets when none are named (default: all)
+    default_variant: str | None = None  # the name of the variant the protocol's own fields are
     stand_ins: dict[str, str] = field(default_factory=dict)  # paper dataset → the one this protocol uses
     smoke_labels: int | None = None  # if set, every setting uses this many labels (tiny data)
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # named backbone choices (the pilot's)
@@ -79,11 +80,27 @@ class Protocol:
         return replace(cfg, **own)
 
 
-#: the backbones the pilot compared (README, "Pilot"); ``simclr`` is the default chosen there
+#: the EMA's horizon 1 / (1 − decay) in epochs that the paper's 0.999 at 800 iterations per epoch gives
+EMA_HORIZON_EPOCHS = 1.25
+
+
+def ema_decay_for(iters_per_epoch: int, horizon_epochs: float = EMA_HORIZON_EPOCHS) -> float:
+    """The EMA decay whose horizon is ``horizon_epochs`` epochs of ``iters_per_epoch`` steps: the rule
+    by which a shorter or longer epoch keeps the paper's horizon (0.999 at 800, 0.995 at 160)."""
+    return 1.0 - 1.0 / (horizon_epochs * iters_per_epoch)
+
+
+#: the `cpu` schedule's iterations per epoch, and the `long` regime's (4×: 6,400 steps in all)
+CPU_ITERS, LONG_ITERS = 160, 640
+#: named variants (``--variant``), each a regime of the claims (``adacm claims --regimes``): the
+#: backbones the pilot compared (README, "Pilot"; ``simclr`` is the default chosen there) and the
+#: default backbone on a 4× longer schedule, its EMA decay rescaled by ``ema_decay_for``
 CPU_VARIANTS: dict[str, dict[str, Any]] = {
     "face": {"model": "dlib_face", "init": "face", "image_size": 112},
     "simclr": {"model": "resnet18", "init": "simclr", "image_size": 48},
     "scratch": {"model": "resnet18", "init": "scratch", "image_size": 48},
+    "long": {"model": "resnet18", "init": "simclr", "image_size": 48, "iters_per_epoch": LONG_ITERS,
+             "ema_decay": ema_decay_for(LONG_ITERS)},
 }
 CPU_DEFAULT = "simclr"
 #: SimCLR steps of the default's weights (83 min here), where the probe curve had flattened to about
@@ -106,8 +123,10 @@ PROTOCOLS: dict[str, Protocol] = {
                       seeds=(0, 1, 2, 3, 4), image_size=224, epochs=20, iters_per_epoch=800, ema_decay=0.999,
                       init="msceleb", extra={"joint_forward": False}, precision="fp32"),
     "cpu": Protocol("cpu", ("fer2013", "sfew"), {"fer2013": (100, 400, 4000), "sfew": (100, 400)},
-                    seeds=(0, 1, 2), epochs=10, iters_per_epoch=160, ema_decay=0.995, **CPU_VARIANTS[CPU_DEFAULT],
+                    seeds=(0, 1, 2), epochs=10, iters_per_epoch=CPU_ITERS, ema_decay=ema_decay_for(CPU_ITERS),
+                    **CPU_VARIANTS[CPU_DEFAULT],
                     default_datasets=("fer2013",), stand_ins={"rafdb": "fer2013"}, variants=CPU_VARIANTS,
+                    default_variant=CPU_DEFAULT,
                     extra={"head_lr_mult": CPU_HEAD_LR_MULT},
                     model_settings={"wrn28_2": {"bn_momentum": CPU_WRN_BN_MOMENTUM}},
                     table_seeds={2: CPU_TABLE2_SEEDS}),

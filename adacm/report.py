@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from adacm.claims import claims_report
+from adacm.claims import claims_report, regimes_report
 from adacm.machine import machine_kind
 from adacm.paths import REPO_ROOT
 from adacm.precision import stored_arms, study_report
@@ -82,6 +82,8 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
         return jobs_table(results_dir) + "\n"
     if spec.get("kind") == "precision":  # the fp32-vs-bf16 study (docs/operations.md)
         return study_report(*stored_arms(results_dir)) + "\n"
+    if spec.get("kind") == "regimes":  # Table 2's claims per regime (adacm claims --regimes)
+        return regimes_report(results_dir, spec["protocol"]) + "\n"
     if spec.get("kind") == "claims":  # the verdict on each of the paper's comparative claims (adacm claims)
         return claims_report(results_dir, spec["protocol"], spec.get("table")) + "\n"
     if spec.get("kind") in ("pilot", "pilot_summary"):

@@ -5,16 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adacm.claims import Claim, SplitMismatch, claims_table, evaluate, pair_runs
+from adacm.claims import TABLE2_CLAIMS, Claim, SplitMismatch, claims_table, evaluate, pair_runs, regime_verdicts
 from adacm.predictions import encode
-from adacm.protocols import get_protocol
+from adacm.protocols import ema_decay_for, get_protocol
 from adacm.stats import bootstrap_ci, holm, paired_test, power, seeds_needed
 
 CLAIM = Claim("adacm", "fixmatch", "fer2013", 400, 2)
 
 
-def run(method: str, seed: int, acc: float, **extra) -> dict:
-    cfg = get_protocol("cpu").config("fer2013", method, 400, seed)
+def run(method: str, seed: int, acc: float, regime: str | None = None, **extra) -> dict:
+    cpu = get_protocol("cpu")
+    cfg = cpu.config("fer2013", method, 400, seed, **cpu.variant(regime))
     return {"key": cfg.key(), "name": cfg.run_name(), "config": cfg.to_dict(), "summary": {"test_acc_last": acc},
             "split_hash": f"split{seed}", "init_sha256": "w" * 64, **extra}
 
@@ -142,3 +143,26 @@ def test_per_image_predictions_feed_the_bootstrap(monkeypatch) -> None:
     assert v.bootstrap is not None and 5 < v.bootstrap[0] < v.bootstrap[1] < 35
     results[0] = {k: x for k, x in results[0].items() if k != "predictions"}  # one run stored without them
     assert verdict(results).bootstrap is None
+
+
+def test_runs_of_two_regimes_never_share_a_cell() -> None:
+    # the same seeds and splits, differing only in regime: the face runs say A wins, the default's say B
+    face = [run("adacm", s, 60.0 + s, "face") for s in range(4)] + [run("fixmatch", s, 50.0 + s, "face") for s in range(4)]
+    default = [run("adacm", s, 50.0 + s) for s in range(4)] + [run("fixmatch", s, 60.0 + s) for s in range(4)]
+    assert verdict(face + default).pairing.diffs.tolist() == [-10.0] * 4  # the protocol's own regime only
+    by_regime = regime_verdicts(face + default, "cpu")
+    assert set(by_regime) == {"face", "simclr"}
+    for regime, diff in (("face", 10.0), ("simclr", -10.0)):
+        (v,) = [v for v in by_regime[regime] if v.claim == Claim("adacm", "fixmatch", "fer2013", 400, 2)]
+        assert v.pairing.diffs.tolist() == [diff] * 4 and v.n == 4
+    assert all(v.claim in TABLE2_CLAIMS for vs in by_regime.values() for v in vs)
+
+
+def test_ema_decay_keeps_the_papers_horizon_when_the_epoch_changes() -> None:
+    # 1 / (1 - d) = 1.25 epochs: the paper's 0.999 at 800 iterations, the cpu protocol's 0.995 at 160,
+    # the long regime's 0.99875 at 640
+    assert ema_decay_for(800) == pytest.approx(0.999)
+    assert ema_decay_for(160) == pytest.approx(0.995)
+    assert ema_decay_for(640) == pytest.approx(0.99875)
+    long = get_protocol("cpu").config("fer2013", "adacm", 4000, 0, **get_protocol("cpu").variant("long"))
+    assert (long.epochs * long.iters_per_epoch, long.ema_decay) == (6400, pytest.approx(0.99875))
