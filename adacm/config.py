@@ -14,7 +14,10 @@ from typing import Any
 from adacm.errors import UserError
 
 #: fields added after the first stored results, with the default that leaves a key unchanged
-ADDED_LATER: dict[str, Any] = {"head_lr_mult": 1.0, "bn_momentum": None}
+ADDED_LATER: dict[str, Any] = {"head_lr_mult": 1.0, "bn_momentum": None, "augment_seeding": "stream"}
+#: where augmentation draws from: the trainer's one generator (every stored `cpu` run) or a
+#: generator per image (adacm.data.loader: the same batches with any number of loader workers)
+AUGMENT_SEEDINGS = ("stream", "sample")
 #: numerics fields that configs once had, at the values every stored run had. Numerics are how a
 #: run is computed (``adacm.numerics``, recorded in each result), not what it is, so they left the
 #: config; they stay in the key's preimage at these values so that every stored key stays valid.
@@ -42,6 +45,7 @@ class RunConfig:
     method_overrides: dict[str, Any] = field(default_factory=dict)
     head_lr_mult: float = 1.0  # learning rate of the linear classifier relative to ``lr``
     bn_momentum: float | None = None  # batch-norm momentum of backbones that take one (WRN-28-2); None: its own
+    augment_seeding: str = "stream"  # one of AUGMENT_SEEDINGS
 
     def check(self) -> None:
         """Reject values no run can use, with the fix, before anything trains."""
@@ -60,6 +64,8 @@ class RunConfig:
             raise UserError(f"EMA weight decay {self.ema_weight_decay} must not be negative")
         if self.bn_momentum is not None and not 0.0 < self.bn_momentum <= 1.0:
             raise UserError(f"batch-norm momentum {self.bn_momentum} must lie in (0, 1]")
+        if self.augment_seeding not in AUGMENT_SEEDINGS:
+            raise UserError(f"augment seeding {self.augment_seeding!r} must be one of {', '.join(AUGMENT_SEEDINGS)}")
         if self.image_size < 8:
             raise UserError(f"image size {self.image_size} px is too small: use at least 8")
 

@@ -1,7 +1,8 @@
 """The device check: what a session lent a GPU runs first (``make device-check``, under 8 min).
 
 1. the benchmark on CUDA at 224 px (``adacm.bench``): the suite's trainer, the official loop and
-   the plain ResNet-18 ceiling, images/s, the suite with its data pipeline on;
+   the plain ResNet-18 ceiling, images/s, the suite with its data pipeline on; the loader's
+   augmentation images/s against its workers (``experiments/augment_scaling.py``);
 2. a short `paper`-protocol grid (Baseline and Ada-CM, one seed) on a synthetic RAF-DB tree
    (``adacm.data.synthetic``) from MS-Celeb-layout weights, in the protocol's numerics (fp32);
 3. one record, ``results/bench/device_check_<device>_<time>.json``: the machine (GPU name), the
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -70,9 +72,13 @@ def device_check(out_dir: Path) -> Path:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         bench.main(["--sizes", "224", "--iters", "20", "--out", tmp])
+        subprocess.run([sys.executable, str(REPO_ROOT / "experiments" / "augment_scaling.py"), "--out", tmp,
+                        "--workers", "0", "1", "2", "4", "8", str(max(1, (os.cpu_count() or 2) - 1))], check=True)
         [bench_file] = Path(tmp).glob("bench_*.json")
+        [augment_file] = Path(tmp).glob("augment_*.json")
         report = {"machine": machine(torch.device("cuda")), "code": git_commit(),
-                  "bench": json.loads(bench_file.read_text()), "paper_runs": paper_grid(Path(tmp))}
+                  "bench": json.loads(bench_file.read_text()), "augment": json.loads(augment_file.read_text()),
+                  "paper_runs": paper_grid(Path(tmp))}
     report["minutes"] = round((time.perf_counter() - start) / 60, 2)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"device_check_{bench.file_slug(machine_kind(report['machine']))}_" \

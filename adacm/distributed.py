@@ -220,7 +220,7 @@ def train_grid(args: argparse.Namespace, ctx: Distributed) -> None:
         say(f"[{i}/{len(todo)}] {cfg.run_name()}")
         if args.dry_run:
             continue
-        trainer = Trainer(cfg)
+        trainer = Trainer(cfg, precision=args.precision, workers=args.workers)
         lock = run_lock(trainer.checkpoint_path.parent) if ctx.is_main else contextlib.nullcontext(True)
         with lock as acquired:
             if not ctx.from_main(acquired):

@@ -2,7 +2,8 @@
 
 ``paper``  — 224 px RGB, 20 epochs × 800 iterations, EMA 0.999, 5 seeds, on RAF-DB / SFEW /
             AffectNet from a ResNet-18 pretrained on MS-Celeb-1M (``--init PATH``), in fp32 as
-            the official code (bf16 with ``--precision bf16``, recorded); a GPU job.
+            the official code (bf16 with ``--precision bf16``, recorded); augmentation seeded per
+            image, so that loader workers keep a GPU fed without changing the batches; a GPU job.
 ``cpu``    — what runs on 2 CPU cores, ≤ ~4 min per Ada-CM run; every deviation is listed in
             the README ("Protocols", "Pilot"): FER2013 stands in for RAF-DB; a ResNet-18
             pretrained label-free by SimCLR on the training faces (``adacm pretrain``, 5,040
@@ -121,7 +122,7 @@ PROTOCOLS: dict[str, Protocol] = {
     "paper": Protocol("paper", ("rafdb", "sfew", "affectnet"),
                       {"rafdb": (100, 400, 2000, 4000), "sfew": (100, 400), "affectnet": (2000, 10000)},
                       seeds=(0, 1, 2, 3, 4), image_size=224, epochs=20, iters_per_epoch=800, ema_decay=0.999,
-                      init="msceleb", extra={"joint_forward": False}, precision="fp32"),
+                      init="msceleb", extra={"joint_forward": False, "augment_seeding": "sample"}, precision="fp32"),
     "cpu": Protocol("cpu", ("fer2013", "sfew"), {"fer2013": (100, 400, 4000), "sfew": (100, 400)},
                     seeds=(0, 1, 2), epochs=10, iters_per_epoch=CPU_ITERS, ema_decay=ema_decay_for(CPU_ITERS),
                     **CPU_VARIANTS[CPU_DEFAULT],

@@ -57,13 +57,18 @@ def bench_table(results_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def record_date(path: Path) -> str:
+    """The time a bench record's file name carries (``…_YYYYmmdd-HHMMSS.json``), as YYYY-mm-ddTHH:MM."""
+    return re.sub(r".*_(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)\d\d$", r"\1-\2-\3T\4:\5", path.stem)
+
+
 def jobs_table(results_dir: Path) -> str:
     """Every stored ``experiments/jobs_throughput.py`` record: runs per hour one at a time and side by side."""
     lines = ["| date | machine | runs | mode | threads per run | runs/hour | minutes per run (each) | speed-up |",
              "|" + "---|" * 8]
     for path in sorted((results_dir / "bench").glob("jobs_*.json")):
         report = json.loads(path.read_text())
-        date = re.sub(r".*_(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)\d\d$", r"\1-\2-\3T\4:\5", path.stem)
+        date = record_date(path)
         for mode in report["modes"]:
             each = ", ".join(f"{s / 60:.1f}" for s in mode["run_wall_time_s"])
             speedup = f"{report['speedup']:.2f}×" if mode["jobs"] > 1 else "1"
@@ -73,11 +78,27 @@ def jobs_table(results_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def augment_table(results_dir: Path) -> str:
+    """Every stored ``experiments/augment_scaling.py`` record: images/s per worker count, and scaling."""
+    lines = ["| date | machine | size | workers | images/s | ÷ (N × one worker's) |", "|" + "---|" * 6]
+    for path in sorted((results_dir / "bench").glob("augment_*.json")):
+        report = json.loads(path.read_text())
+        date = record_date(path)
+        for n, rate in report["images_per_s"].items():
+            scale = report["scaling_vs_one_worker"].get(n)
+            lines.append(f"| {date} | {machine_kind(report['machine'])} | {report['size']} px | "
+                         f"{n}{' (in the training process)' if n == '0' else ''} | {rate:.0f} | "
+                         f"{'—' if scale is None else f'{scale:.2f}'} |")
+    return "\n".join(lines)
+
+
 def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> str:
     """One block: the stored benchmarks, the pilot's runs, Fig. 3's sweeps, several metrics of one setting, a paper table laid out
     as the paper has it under this protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
     if spec.get("kind") == "bench":
         return bench_table(results_dir) + "\n"
+    if spec.get("kind") == "augment":  # the paper protocol's loader, experiments/augment_scaling.py
+        return augment_table(results_dir) + "\n"
     if spec.get("kind") == "jobs":  # grid throughput, experiments/jobs_throughput.py
         return jobs_table(results_dir) + "\n"
     if spec.get("kind") == "precision":  # the fp32-vs-bf16 study (docs/operations.md)

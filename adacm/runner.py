@@ -71,6 +71,9 @@ def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
                         help="numerics of the runs trained now: auto (default, or ADACM_PRECISION): the faster of "
                              "fp32 and bf16 autocast on this machine, by a cached probe; recorded in each result, "
                              "not part of a run's identity")
+    parser.add_argument("--workers", type=non_negative_int, default=None,
+                        help="loader processes augmenting ahead, for configs seeded per image (the paper protocol; "
+                             "default: the cores a GPU run leaves free, none on a CPU); batches do not depend on it")
     parser.add_argument("--jobs", type=positive_int, default=1,
                         help="runs trained at once, each in its own process with cores ÷ jobs threads (default 1); "
                              "results do not depend on it beyond the thread count each result records")
@@ -187,7 +190,7 @@ def plan_grid(configs: list[RunConfig], results_dir: Path, rerun: bool = False,
 
 def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, rerun: bool = False,
                 dry_run: bool = False, shard: tuple[int, int] = (0, 1), precision: str | None = None,
-                plan: Plan | None = None, jobs: int = 1) -> list[dict[str, Any]]:
+                plan: Plan | None = None, jobs: int = 1, workers: int | None = None) -> list[dict[str, Any]]:
     """Train every config of this shard that has no stored result (all with ``rerun``); return the stored ones.
 
     Before training it says what it will train and how long that should take here (measured
@@ -203,7 +206,7 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
     for model in [] if dry_run else plan.builds:
         pretrain(float("inf"), CPU_SIMCLR_STEPS, SimCLRConfig(model=model), precision=precision)
     if plan.to_train and not dry_run and jobs > 1:
-        train_side_by_side(plan.to_train, results_dir, experiment, precision, jobs)
+        train_side_by_side(plan.to_train, results_dir, experiment, precision, jobs, workers)
         plan.stored.update({cfg.key(): find_result(results_dir, cfg) for cfg in plan.to_train})
     results = []
     for i, cfg in enumerate(configs, 1):
@@ -215,17 +218,17 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
             continue
         if dry_run or not in_shard(cfg, shard):
             continue
-        result = train_one(cfg, results_dir, experiment, precision)
+        result = train_one(cfg, results_dir, experiment, precision, workers=workers)
         if result is not None:
             results.append(result)
     return results
 
 
 def train_one(cfg: RunConfig, results_dir: Path, experiment: str, precision: str | None,
-              progress: bool = True, concurrent_runs: int = 1) -> dict[str, Any] | None:
+              progress: bool = True, concurrent_runs: int = 1, workers: int | None = None) -> dict[str, Any] | None:
     """Train one run and store it; None if another process holds it. Under its lock the store is
     read again: a process that planned the grid earlier must not train a run finished since."""
-    trainer = Trainer(cfg, progress=progress, precision=precision)
+    trainer = Trainer(cfg, progress=progress, precision=precision, workers=workers)
     with run_lock(trainer.checkpoint_path.parent) as acquired:
         if not acquired:
             print(f"  {cfg.run_name()} → being trained by another process; skipped", file=sys.stderr, flush=True)
@@ -243,7 +246,7 @@ def train_one(cfg: RunConfig, results_dir: Path, experiment: str, precision: str
 
 
 def train_side_by_side(configs: list[RunConfig], results_dir: Path, experiment: str, precision: str | None,
-                       jobs: int) -> None:
+                       jobs: int, workers: int | None = None) -> None:
     """Train ``configs`` ``jobs`` at a time, each in its own process with cores ÷ jobs threads, in
     grid order (a seed's methods start together). A run computes the same with or without others
     beside it (tests/test_runner_jobs.py); its thread count is recorded in its machine block."""
@@ -252,7 +255,8 @@ def train_side_by_side(configs: list[RunConfig], results_dir: Path, experiment: 
     start = time.perf_counter()
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=torch.set_num_threads,
                              initargs=(threads,)) as pool:
-        futures = [pool.submit(train_one, cfg, results_dir, experiment, precision, False, jobs) for cfg in configs]
+        futures = [pool.submit(train_one, cfg, results_dir, experiment, precision, False, jobs, workers)
+                   for cfg in configs]
         for done, future in enumerate(as_completed(futures), 1):
             future.result()
             left = (time.perf_counter() - start) / done * (len(configs) - done) / 60
@@ -360,7 +364,7 @@ def run_table(args: argparse.Namespace, experiment: str, paper_table: int,
     if plan.to_train and not args.dry_run and plan.missing < len(configs):  # what is stored, before hours of training
         print("stored so far:\n\n" + table([r for r in plan.stored.values() if r]) + "\n", flush=True)
     return table(run_configs(configs, args.results_dir, experiment, args.rerun, args.dry_run, args.shard,
-                             args.precision, plan, args.jobs))
+                             args.precision, plan, args.jobs, args.workers))
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +35,7 @@ from adacm.config import RunConfig
 from adacm.crossdata import ckplus_report, load_ckplus, trained_on_rafdb
 from adacm.data.augment import to_tensor
 from adacm.data.datasets import NUM_CLASSES, Dataset, load_dataset
+from adacm.data.loader import Augmenter, StepPlan
 from adacm.data.splits import labeled_indices, split_hash
 from adacm.data.streams import IndexStream, resize_images
 from adacm.distributed import Distributed
@@ -46,6 +48,12 @@ from adacm.predictions import encode_probs
 from adacm.numerics import choose as choose_numerics
 from adacm.paths import REPO_ROOT, cache_dir
 from adacm.protocols import default_precision
+
+
+def free_cores(device: torch.device) -> int:
+    """Loader workers by default: the cores a GPU run leaves free (one drives the GPU); on a CPU
+    the training threads use every core, so none."""
+    return max(0, (os.cpu_count() or 1) - 1) if device.type == "cuda" else 0
 
 
 def pick_device() -> torch.device:
@@ -124,7 +132,7 @@ class Trainer:
     """Trains one run and returns its result record (see ``adacm.results``)."""
 
     def __init__(self, cfg: RunConfig, data: Dataset | None = None, checkpoint_dir: Path | None = None,
-                 progress: bool = True, precision: str | Numerics | None = None) -> None:
+                 progress: bool = True, precision: str | Numerics | None = None, workers: int | None = None) -> None:
         cfg.check()
         self.cfg = cfg
         self.dist = Distributed.from_env()  # a single process unless started by torchrun
@@ -132,6 +140,7 @@ class Trainer:
         self.device = pick_device()
         self.numerics = choose_numerics(self.device, cfg.model, cfg.image_size, precision,
                                         default_precision(cfg.protocol))
+        self.workers = free_cores(self.device) if workers is None else workers  # used by per-image seeding only
         self.data = prepare_data(cfg, data)
         self.algorithm: Algorithm = build_algorithm(cfg.method, NUM_CLASSES, cfg.joint_forward, cfg.method_overrides)
         torch.manual_seed(cfg.seed)
@@ -150,6 +159,8 @@ class Trainer:
         self.algorithm.set_unlabeled_size(len(self.data.y_u))
         if self.algorithm.needs_teacher:
             self.algorithm.teacher = self.ema.model
+        self.augmenter = Augmenter(self.data.x_l, self.data.x_u, cfg.seed, self.algorithm.unlabeled_views,
+                                   self.dist.rank, self.dist.world_size)
         self.labeled_stream = IndexStream(len(self.data.y_l))
         self.unlabeled_stream = IndexStream(len(self.data.y_u))
         self.history: list[dict[str, Any]] = []
@@ -218,6 +229,32 @@ class Trainer:
                      u_views=[to_dev(v) for v in views], u_true=u_true.to(self.device), step=step,
                      total_steps=cfg.epochs * cfg.iters_per_epoch, u_index=torch.from_numpy(ui).to(self.device))
 
+    def plan_step(self, step: int) -> StepPlan:
+        """A step's global batch indices, drawn from the trainer's generator as ``next_batch`` does."""
+        cfg = self.cfg
+        li = self.labeled_stream.take(cfg.batch_labeled, self.rng)
+        ui = (self.unlabeled_stream.take(cfg.batch_unlabeled, self.rng) if self.algorithm.unlabeled_views
+              else np.empty(0, dtype=np.int64))
+        return StepPlan(step, li, ui)
+
+    def seeded_batch(self, plan: StepPlan, views: list[np.ndarray]) -> Batch:
+        li, ui = self.dist.shard(plan.labeled), self.dist.shard(plan.unlabeled)
+        return Batch(x=self.numerics.to(to_tensor(views[0]), self.device),
+                     y=torch.from_numpy(self.data.y_l[li]).to(self.device),
+                     u_views=[self.numerics.to(to_tensor(v), self.device) for v in views[1:]],
+                     u_true=torch.from_numpy(self.data.y_u[ui]).to(self.device), step=plan.step,
+                     total_steps=self.cfg.epochs * self.cfg.iters_per_epoch, u_index=torch.from_numpy(ui).to(self.device))
+
+    def batches(self, n: int) -> Iterator[Batch]:
+        """The epoch's ``n`` batches: augmented from the trainer's generator one step at a time, or
+        (per-image seeding) planned for the whole epoch first and augmented by the loader workers."""
+        first = self.epoch * self.cfg.iters_per_epoch
+        if self.cfg.augment_seeding == "stream":
+            yield from (self.next_batch(first + i) for i in range(n))
+            return
+        plans = [self.plan_step(first + i) for i in range(n)]
+        yield from (self.seeded_batch(p, v) for p, v in zip(plans, self.augmenter.iterate(plans, self.workers)))
+
     def train_steps(self, n: int) -> dict[str, float]:
         """``n`` training iterations outside the epoch schedule (benchmarks and time estimates)."""
         scheduled = self.cfg
@@ -238,8 +275,7 @@ class Trainer:
         self.model.train()
         sums: dict[str, float] = defaultdict(float)
         counts: dict[str, int] = defaultdict(int)
-        for i in range(self.cfg.iters_per_epoch):
-            batch = self.next_batch(self.epoch * self.cfg.iters_per_epoch + i)
+        for i, batch in enumerate(self.batches(self.cfg.iters_per_epoch)):
             with self.numerics.autocast(self.device):
                 loss, stats = self.algorithm.loss(self.train_model, batch)
             if not torch.isfinite(loss):
@@ -332,9 +368,14 @@ class Trainer:
                 "split_hash": self.data.split_hash, "n_unlabeled": int(len(self.data.y_u)),
                 "data_sha256": self.data.fingerprint, "init_sha256": self.init_sha256,
                 "code": git_commit(), "device": device_description(self.device), "world_size": self.dist.world_size,
-                "torch": torch.__version__, "machine": machine(self.device), "numerics": self.numerics.to_dict(),
+                "torch": torch.__version__, "machine": self.machine(), "numerics": self.numerics.to_dict(),
                 "wall_time_s": round(self.elapsed, 1), "resumed": resumed, "summary": summary, "epochs": h,
                 "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+    def machine(self) -> dict[str, Any]:
+        """The provenance block; with per-image seeding also the loader workers (which change no number)."""
+        workers = {"augment_workers": self.workers} if self.cfg.augment_seeding == "sample" else {}
+        return {**machine(self.device), **workers}
 
     def discard_checkpoint(self) -> None:
         self.checkpoint_path.unlink(missing_ok=True)

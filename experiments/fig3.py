@@ -29,7 +29,8 @@ def main() -> None:
 def fig3(args: argparse.Namespace) -> None:
     base = grid_from_args(args, [SETTING])
     configs = list(dict.fromkeys(c for grid in sweep_configs(base).values() for _, cs in grid for c in cs))
-    results = run_configs(configs, args.results_dir, "fig3", args.rerun, args.dry_run, args.shard)
+    results = run_configs(configs, args.results_dir, "fig3", args.rerun, args.dry_run, args.shard, args.precision,
+                          jobs=args.jobs, workers=args.workers)
     points = sweep_points(results, base[0].to_dict(), args.metric)
     print(sweep_report(points))
     if not args.dry_run:

@@ -32,7 +32,8 @@ def main() -> None:
 
 def fig4(args: argparse.Namespace) -> None:
     configs = grid_from_args(args, [("rafdb", 4000)])
-    results = run_configs(configs, args.results_dir, "fig4", args.rerun, args.dry_run, args.shard)
+    results = run_configs(configs, args.results_dir, "fig4", args.rerun, args.dry_run, args.shard, args.precision,
+                          jobs=args.jobs, workers=args.workers)
     for metric in ("ckplus_acc", "ckplus_silhouette", "ckplus_knn_acc"):
         for (method, _, n), a in aggregate(results, metric).items():
             print(f"{method:>12} {n} labels  {metric:<18} {a}")

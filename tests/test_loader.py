@@ -1,0 +1,51 @@
+"""Per-image seeded augmentation (adacm.data.loader): the same batches with any number of workers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from adacm.data.datasets import Dataset
+from adacm.data.loader import Augmenter, StepPlan
+from adacm.protocols import get_protocol
+from adacm.train import Trainer
+
+RNG = np.random.default_rng(7)
+IMAGES = RNG.integers(0, 256, (120, 32, 32), dtype=np.uint8)
+PLANS = [StepPlan(s, RNG.integers(0, 40, 8), RNG.integers(0, 80, 8)) for s in range(5)]
+
+
+def same(a: list[list[np.ndarray]], b: list[list[np.ndarray]]) -> bool:
+    return all(np.array_equal(u, v) for p, q in zip(a, b, strict=True) for u, v in zip(p, q, strict=True))
+
+
+def test_workers_compute_the_batches_computed_in_process() -> None:
+    augmenter = Augmenter(IMAGES[:40], IMAGES[40:], 3, ("weak", "weak", "strong"))
+    alone = list(augmenter.iterate(PLANS, 0))
+    assert same(alone, list(augmenter.iterate(PLANS, 2)))
+    assert not np.array_equal(alone[0][1], alone[0][2])  # two weak views of one image differ
+
+
+def test_each_rank_augments_its_slice_of_the_single_process_batch() -> None:
+    full = Augmenter(IMAGES[:40], IMAGES[40:], 3, ("weak", "strong")).step_views(PLANS[0])
+    ranks = [Augmenter(IMAGES[:40], IMAGES[40:], 3, ("weak", "strong"), rank=r, world=2).step_views(PLANS[0])
+             for r in (0, 1)]
+    for view, r0, r1 in zip(full, *ranks, strict=True):
+        assert np.array_equal(view[0::2], r0) and np.array_equal(view[1::2], r1)
+
+
+@pytest.mark.slow
+def test_training_seeded_per_image_does_not_depend_on_the_workers(ci_data: Dataset, tmp_path: Path) -> None:
+    cfg = replace(get_protocol("smoke").config("fer2013_ci", "adacm", 70, 0), augment_seeding="sample")
+    trainers, stats = [], []
+    for workers in (0, 1):  # each built (which seeds torch's generator: dropout) and trained in turn
+        trainers.append(Trainer(cfg, ci_data, checkpoint_dir=tmp_path / str(workers), progress=False, workers=workers))
+        stats.append(trainers[-1].train_steps(3))
+    assert stats[0] == stats[1]
+    weights = [t.model.state_dict() for t in trainers]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert trainers[1].machine()["augment_workers"] == 1
