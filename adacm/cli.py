@@ -18,7 +18,11 @@ def _pretrain(args: argparse.Namespace) -> None:
     from adacm.pretrain import SimCLRConfig, pretrain
 
     meta = pretrain(args.minutes, args.max_steps, SimCLRConfig(model=args.model), precision=args.precision)
-    print(json.dumps({k: meta[k] for k in ("path", "sha256", "steps", "train_minutes")}, indent=1))
+    shown = ("path", "record", "sha256", "steps", "train_minutes") if meta["finished"] else \
+        ("steps", "max_steps", "checkpoint", "train_minutes")
+    print(json.dumps({k: meta[k] for k in shown}, indent=1))
+    if not meta["finished"]:
+        print("out of time before the last step: run it again to continue from the checkpoint")
     for point in meta["curve"]:
         print(f"  step {point['step']:>5}  {point['minutes']:>6.1f} min  loss {point['loss']:.3f}  probe {point['probe_acc']:.2f}%")
 

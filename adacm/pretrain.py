@@ -198,7 +198,7 @@ def pretrain(minutes: float, max_steps: int, cfg: SimCLRConfig = SimCLRConfig(),
         state["step"] += 1
         state["seconds"] += time.perf_counter() - start
         bar.update(1)
-        bar.set_postfix(loss=f"{loss:.3f}")
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
         if state["step"] % cfg.probe_every == 0:
             acc = linear_probe(net.backbone, *probe_data, numerics)
             state["curve"].append({"step": state["step"], "minutes": round(state["seconds"] / 60, 2),
@@ -209,7 +209,10 @@ def pretrain(minutes: float, max_steps: int, cfg: SimCLRConfig = SimCLRConfig(),
                         "state": state}, tmp)
             os.replace(tmp, ckpt_path)
     bar.close()
-    return save_backbone(net, state, fer.fingerprint | sfew.fingerprint)
+    if state["step"] < max_steps:  # out of time: the checkpoint holds the progress; no weights until the last step
+        return {"finished": False, "steps": state["step"], "max_steps": max_steps, "checkpoint": str(ckpt_path),
+                "train_minutes": round(state["seconds"] / 60, 2), "curve": state["curve"]}
+    return {"finished": True, **save_backbone(net, state, fer.fingerprint | sfew.fingerprint)}
 
 
 def save_backbone(net: SimCLRNet, state: dict[str, Any], fingerprint: dict[str, str]) -> dict[str, Any]:
@@ -224,8 +227,7 @@ def save_backbone(net: SimCLRNet, state: dict[str, Any], fingerprint: dict[str, 
             "probe": "logistic regression on frozen pooled features, 400 FER2013 labels (split seed 0), FER2013 test",
             "curve": state["curve"]}
     atomic_write_bytes(path.with_suffix(".json"), json.dumps(meta, indent=1).encode())
-    record_build(meta, build)
-    return meta
+    return {**meta, "path": str(path), "record": str(record_build(meta, build))}
 
 
 #: where the record of each build of a pretrained backbone is committed (the weights stay in the cache)

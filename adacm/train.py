@@ -293,7 +293,8 @@ class Trainer:
                 sums[k] += v
                 counts[k] += 1
             bar.update(1)
-            bar.set_postfix({k: f"{sums[k] / counts[k]:.3f}" for k in ("loss_x", "mask_rate") if counts[k]})
+            bar.set_postfix({k: f"{sums[k] / counts[k]:.3f}" for k in ("loss_x", "mask_rate") if counts[k]},
+                            refresh=False)  # a refresh per step would flood a log: mininterval paces it
         sums, counts = self.dist.sum_over_ranks(sums, counts)
         stats = {k: sums[k] / counts[k] for k in sums if not k.startswith("n_")}
         if sums.get("n_masked"):  # pseudo-label accuracy over all of the epoch's subset-I samples
