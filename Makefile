@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
+# runs side by side: more runs per hour than one at a time on 2 cores (README, "Speed": experiments/jobs_throughput.py)
+JOBS ?= 2
+
 table2: $(STAMP)
-	$(PY) experiments/table2.py
+	$(PY) experiments/table2.py --jobs $(JOBS)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
