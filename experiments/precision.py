@@ -13,7 +13,7 @@ from pathlib import Path
 
 from adacm.cli import run_cli
 from adacm.precision import FP32_STORE, design_configs, stored_arms, study_report
-from adacm.runner import run_configs
+from adacm.runner import positive_int, run_configs
 
 
 def main() -> None:
@@ -22,6 +22,7 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", choices=("bf16", "fp32"), default=["bf16", "fp32"],
                         help="which arms to train (default both; the report reads both stores)")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and whether they are stored; train nothing")
+    parser.add_argument("--jobs", type=positive_int, default=1, help="runs trained at once (see the table scripts)")
     args = parser.parse_args()
     run_cli(lambda: study(args))
 
@@ -31,7 +32,7 @@ def study(args: argparse.Namespace) -> None:
     for precision in ("bf16", "fp32"):
         train = precision in args.arms and not args.dry_run
         run_configs(design_configs(), stores[precision], "table2" if precision == "bf16" else "precision",
-                    dry_run=not train, precision=precision)
+                    dry_run=not train, precision=precision, jobs=args.jobs)
     print(study_report(*stored_arms(args.results_dir)))
 
 
