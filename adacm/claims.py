@@ -323,6 +323,11 @@ def regime_verdicts(results: list[dict[str, Any]], protocol: str) -> dict[str, l
     return out
 
 
+def regime_rows(by_regime: dict[str, list[Verdict]]) -> list[dict[str, Any]]:
+    """``Verdict.to_dict()`` rows of every regime, each with its ``regime`` (for the faceted forest plot)."""
+    return [{**v.to_dict(), "regime": regime} for regime, verdicts in by_regime.items() for v in verdicts]
+
+
 def regime_matrix(by_regime: dict[str, list[Verdict]]) -> str:
     """Claim × regime: verdict, paired difference with its t-interval, and n, per cell."""
     regimes = list(by_regime)

@@ -168,16 +168,16 @@ def table_chart(results: list[dict[str, Any]], table: int, layout: Any, metric: 
 VERDICT_COLOURS = {"supported": "tab:green", "reversed": "tab:red", "inconclusive": "tab:grey", "not evaluable": "lightgrey"}
 
 
-def forest_plot(verdicts: list[dict[str, Any]], path: Path, title: str) -> Path:
+def forest_plot(verdicts: list[dict[str, Any]], path: Path, title: str, facet: str = "table") -> Path:
     """Each claim's paired difference A − B with its 95% t-interval (and the bootstrap's, thinner,
-    where stored), coloured by verdict, the paper's gap as a cross; one panel per paper table.
-    ``verdicts``: ``Verdict.to_dict()`` rows."""
-    tables = sorted({v["table"] for v in verdicts})
-    heights = [sum(v["table"] == t for v in verdicts) for t in tables]
-    fig, axes = plt.subplots(len(tables), 1, figsize=(8.5, 1.2 + 0.32 * sum(heights)), squeeze=False,
-                             gridspec_kw={"height_ratios": heights})
-    for ax, table in zip(axes[:, 0], tables):
-        rows = [v for v in verdicts if v["table"] == table]
+    where stored), coloured by verdict, the paper's gap as a cross; one panel per value of ``facet``
+    (the paper table, or the regime where the rows carry one). ``verdicts``: ``Verdict.to_dict()`` rows."""
+    panels = list(dict.fromkeys(v[facet] for v in verdicts))
+    heights = [sum(v[facet] == p for v in verdicts) for p in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8.5, 1.2 + 0.32 * sum(heights)),
+                             squeeze=False, gridspec_kw={"height_ratios": heights}, sharex=facet != "table")
+    for ax, panel in zip(axes[:, 0], panels):
+        rows = [v for v in verdicts if v[facet] == panel]
         for y, v in enumerate(reversed(rows)):
             colour = VERDICT_COLOURS[v["verdict"]]
             if v["ci_t"]:
@@ -190,7 +190,7 @@ def forest_plot(verdicts: list[dict[str, Any]], path: Path, title: str) -> Path:
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(range(len(rows)))
         ax.set_yticklabels([f"{v['claim'].split(' (')[0]} (n={v['n']})" for v in reversed(rows)], fontsize=7)
-        ax.set_title(f"Table {table}", fontsize=9, loc="left")
+        ax.set_title(f"Table {panel}" if facet == "table" else f"{facet} `{panel}`", fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=8)
     axes[-1, 0].set_xlabel("A − B, test accuracy (points): paired mean, 95% CI; × the paper's gap", fontsize=8)
     handles = [plt.Line2D([], [], color=c, lw=2.5, label=w) for w, c in VERDICT_COLOURS.items()]

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from IPython.display import Image, Markdown
 
-from adacm.claims import claims_table, evaluate
+from adacm.claims import claims_table, evaluate, regime_rows, regime_verdicts
 from adacm.paths import REPO_ROOT
 from adacm.plots import forest_plot
 from adacm.results import load_results
@@ -45,3 +45,12 @@ Image(forest_plot([v.to_dict() for v in verdicts], out / f"claims_{protocol}",
 
 # %%
 Markdown(claims_table(verdicts))
+
+# %% [markdown]
+# The same for Table 2's claims in every regime of the protocol (a named variant: the backbone's
+# start, the schedule), each regime its own Holm family (`adacm claims --regimes`).
+
+# %%
+by_regime = regime_verdicts(load_results(root, protocol), protocol)
+Image(forest_plot(regime_rows(by_regime), out / f"claims_regimes_{protocol}",
+                  f"Table 2's claims per regime under the `{protocol}` protocol", facet="regime"))

@@ -36,7 +36,7 @@ import numpy as np
 
 from adacm.data.datasets import CLASSES
 from adacm.paths import REPO_ROOT
-from adacm.plots import curves_by_variant
+from adacm.plots import curves_by_variant, save_figure
 from adacm.results import load_results
 from adacm.tables import default_backbone, matches
 
@@ -83,7 +83,4 @@ for j, (dataset, n) in enumerate(settings):
         ax.set_xlabel("epoch"), ax.set_ylabel("threshold")
         ax.set_ylim(0.0 if method == "flexmatch" else 0.5, 1.0)
 axes[0, 0].legend(fontsize=6, ncol=2)
-fig.tight_layout()
-out.mkdir(parents=True, exist_ok=True)
-fig.savefig(out / f"margins_{protocol}_{experiment}.png", dpi=110)
-fig.savefig(out / f"margins_{protocol}_{experiment}.pdf")
+print(save_figure(fig, out / f"margins_{protocol}_{experiment}"))

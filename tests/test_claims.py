@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adacm.claims import TABLE2_CLAIMS, Claim, SplitMismatch, claims_table, evaluate, pair_runs, regime_verdicts
+from adacm.claims import (TABLE2_CLAIMS, Claim, SplitMismatch, claims_table, evaluate, pair_runs, regime_rows,
+                          regime_verdicts)
+from adacm.plots import forest_plot
 from adacm.predictions import encode
 from adacm.protocols import ema_decay_for, get_protocol
 from adacm.stats import bootstrap_ci, holm, paired_test, power, seeds_needed
@@ -156,6 +158,15 @@ def test_runs_of_two_regimes_never_share_a_cell() -> None:
         (v,) = [v for v in by_regime[regime] if v.claim == Claim("adacm", "fixmatch", "fer2013", 400, 2)]
         assert v.pairing.diffs.tolist() == [diff] * 4 and v.n == 4
     assert all(v.claim in TABLE2_CLAIMS for vs in by_regime.values() for v in vs)
+
+
+def test_forest_plot_has_one_panel_per_regime(tmp_path) -> None:
+    face = [run("adacm", s, 60.0 + s, "face") for s in range(4)] + [run("fixmatch", s, 50.0 + s, "face") for s in range(4)]
+    default = [run("adacm", s, 50.0 + s) for s in range(4)] + [run("fixmatch", s, 60.0 + s) for s in range(4)]
+    rows = regime_rows(regime_verdicts(face + default, "cpu"))
+    assert {r["regime"] for r in rows} == {"face", "simclr"}
+    forest_plot(rows, tmp_path / "regimes", "test", facet="regime")
+    assert (tmp_path / "regimes.png").stat().st_size > 0
 
 
 def test_ema_decay_keeps_the_papers_horizon_when_the_epoch_changes() -> None:
