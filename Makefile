@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-# runs side by side: more runs per hour than one at a time on 2 cores (README, "Speed": experiments/jobs_throughput.py)
+# runs side by side: more runs per hour than one at a time on 2 cores (docs/operations.md, "Speed": experiments/jobs_throughput.py)
 JOBS ?= 2
 
 table2: $(STAMP)
@@ -35,7 +35,7 @@ pretrain: $(STAMP)
 
 # on a machine with a GPU only (the device tool's sessions): bench at 224 px + a short paper grid
 device-check: $(STAMP)
-	$(PY) -m adacm.device_check
+	$(PY) -m adacm.studies.device_check
 
 backbone: $(STAMP)
 	$(PY) -m adacm.cli backbone dlib-face

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from adacm.errors import UserError
+from adacm.data.readers import count_table, inspect_dataset, read_dataset, write_npz
+from adacm.errors import UserError, run_cli
+from adacm.models.dlib.convert import cli_dlib_face
+from adacm.paths import cache_dir
+from adacm.report.claims import claims_report, regimes_report
+from adacm.report.documents import update_documents
+from adacm.run.numerics import CHOICES
+from adacm.run.pretrain import SimCLRConfig, pretrain
+from adacm.run.protocols import CPU_SIMCLR_STEPS, PROTOCOLS
 
 
 def _pretrain(args: argparse.Namespace) -> None:
-    from adacm.pretrain import SimCLRConfig, pretrain
-
     meta = pretrain(args.minutes, args.max_steps, SimCLRConfig(model=args.model), precision=args.precision)
     shown = ("path", "record", "sha256", "steps", "train_minutes") if meta["finished"] else \
         ("steps", "max_steps", "checkpoint", "train_minutes")
@@ -28,15 +33,10 @@ def _pretrain(args: argparse.Namespace) -> None:
 
 
 def _backbone(args: argparse.Namespace) -> None:
-    from adacm.backbones import cli_dlib_face
-    from adacm.paths import cache_dir
-
     cli_dlib_face(cache_dir())
 
 
 def _claims(args: argparse.Namespace) -> None:
-    from adacm.claims import claims_report, regimes_report
-
     if args.regimes:
         print(regimes_report(args.results_dir, args.protocol))
     else:
@@ -44,14 +44,10 @@ def _claims(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from adacm.report import update_documents
-
     print(f"re-rendered {update_documents()} generated blocks in README.md and docs/")
 
 
 def _data_check(args: argparse.Namespace) -> None:
-    from adacm.data.readers import count_table, inspect_dataset
-
     report = inspect_dataset(args.path, args.layout, classes=args.classes)
     print(f"layout: {report.layout}  ({args.path})")
     print(count_table(report.dataset))
@@ -76,8 +72,6 @@ def _data_check(args: argparse.Namespace) -> None:
 def _data_prepare(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from adacm.data.readers import count_table, read_dataset, write_npz
-
     out = Path(args.out)
     if out.suffix != ".npz":  # checked before reading, which can take hours
         raise UserError(f"--out {out}: the cache must end in .npz (the suite loads <name>.npz)")
@@ -89,9 +83,6 @@ def _data_prepare(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from adacm.numerics import CHOICES
-    from adacm.protocols import CPU_SIMCLR_STEPS, PROTOCOLS
-
     parser = argparse.ArgumentParser(prog="adacm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pretrain", help="label-free SimCLR pretraining of a backbone (resumable, cached in ADACM_CACHE)")
@@ -134,15 +125,6 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--size", type=int, choices=(48, 224), default=48)
     prepare.add_argument("--rgb", action="store_true", help="RGB [N,size,size,3] instead of grey")
     return parser
-
-
-def run_cli(func: Callable[[], None]) -> None:
-    """Run an entry point, turning UserError into one line and exit code 2."""
-    try:
-        func()
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

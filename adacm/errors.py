@@ -4,6 +4,20 @@ The command-line entry points catch it and print its message as one line with ex
 so users see what to fix instead of a traceback.
 """
 
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
 
 class UserError(Exception):
     """A problem with the user's input or environment; the message names the problem and the fix."""
+
+
+def run_cli(func: Callable[[], None]) -> None:
+    """Run an entry point, turning UserError into one line and exit code 2."""
+    try:
+        func()
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

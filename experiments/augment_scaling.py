@@ -2,7 +2,7 @@
 of worker processes, at 224 px RGB (issue 18): images/s of Ada-CM's views (the labeled weak view,
 two weak and one strong view of each unlabeled face: 64 images a step) over a fixed plan of steps,
 and each count's scaling against one worker (goal: ≥ 0.8 × N). A GPU needs the rate at which it
-trains a plain ResNet-18 at 224 px (python -m adacm.bench's ceiling on that device).
+trains a plain ResNet-18 at 224 px (python -m adacm.studies.bench's ceiling on that device).
 Writes results/bench/augment_<machine>_<time>.json. Run on an idle machine.
 Example: python experiments/augment_scaling.py --workers 1 2
 """
@@ -21,12 +21,12 @@ import numpy as np
 from PIL import Image
 
 from adacm.algorithms.adacm import AdaCM
-from adacm.bench import file_slug
-from adacm.cli import run_cli
 from adacm.data.datasets import load_dataset
 from adacm.data.loader import Augmenter, StepPlan
-from adacm.machine import machine, machine_kind
-from adacm.train import git_commit
+from adacm.errors import run_cli
+from adacm.run.machine import machine, machine_kind
+from adacm.run.trainer import git_commit
+from adacm.studies.bench import file_slug
 
 SIZE, FACES, BATCH = 224, 512, 16
 

@@ -1,7 +1,7 @@
 """Fig. 3: sensitivity of Ada-CM to B (the margin's peak) and to γ (its growth with epochs).
 
 (a) B ∈ {0.85, 0.9, 0.93, 0.95, 0.97, 0.99} at γ = e; (b) γ ∈ {1.5, 2, e, 3} at B = 0.97
-(adacm/sweeps.py).
+(adacm/report/sweeps.py).
 The paper does not name the setting of its Fig. 3; this script uses Table 1's RAF-DB setting
 (100 labels; FER2013 under the `cpu` protocol). The default (B = 0.97, γ = e) is drawn in red.
 Writes figures/fig3.png and .pdf. Example: python experiments/fig3.py --protocol smoke
@@ -12,10 +12,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from adacm.cli import run_cli
-from adacm.plots import sweep_figure
-from adacm.runner import add_grid_args, grid_from_args, run_configs
-from adacm.sweeps import DEFAULTS, SETTING, sweep_configs, sweep_points, sweep_report
+from adacm.errors import run_cli
+from adacm.report.plots import sweep_figure
+from adacm.report.sweeps import (
+    DEFAULTS,
+    SETTING,
+    sweep_configs,
+    sweep_points,
+    sweep_report,
+)
+from adacm.run.runner import add_grid_args, grid_from_args, run_configs
 
 
 def main() -> None:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from adacm.cli import run_cli
-from adacm.plots import tsne_figure
-from adacm.runner import add_grid_args, grid_from_args, run_configs
-from adacm.tables import aggregate
+from adacm.errors import run_cli
+from adacm.report.plots import tsne_figure
+from adacm.report.tables import aggregate
+from adacm.run.runner import add_grid_args, grid_from_args, run_configs
 
 METHODS = ["supervised", "fixmatch", "adacm_lu", "adacm"]
 

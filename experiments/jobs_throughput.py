@@ -18,14 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from adacm.bench import file_slug
-from adacm.cli import run_cli
-from adacm.errors import UserError
-from adacm.machine import machine, machine_kind
-from adacm.protocols import get_protocol
-from adacm.results import find_result
-from adacm.runner import run_configs, threads_per_job
-from adacm.train import git_commit
+from adacm.errors import UserError, run_cli
+from adacm.run.machine import machine, machine_kind
+from adacm.run.protocols import get_protocol
+from adacm.run.runner import run_configs, threads_per_job
+from adacm.run.store import find_result
+from adacm.run.trainer import git_commit
+from adacm.studies.bench import file_slug
 
 METHOD, LABELS = "adacm", 4000
 MODES = {1: (3, 4), 2: (5, 6)}  # jobs → seeds

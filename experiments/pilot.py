@@ -14,10 +14,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from adacm.cli import run_cli
-from adacm.pilot import METHODS, VARIANTS, pilot_configs, pilot_figure, stored_pilot_runs
-from adacm.runner import run_configs
-from adacm.tables import pilot_summary, pilot_table
+from adacm.errors import run_cli
+from adacm.report.pilot import (
+    METHODS,
+    VARIANTS,
+    pilot_configs,
+    pilot_figure,
+    stored_pilot_runs,
+)
+from adacm.report.tables import pilot_summary, pilot_table
+from adacm.run.runner import run_configs
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """Does the precision change results? Baseline and Ada-CM at 4,000 labels, seeds 0-4, in bf16
-autocast and in fp32 (the design is fixed in adacm/precision.py and docs/operations.md).
+autocast and in fp32 (the design is fixed in adacm/report/precision.py and docs/operations.md).
 
 Trains what is missing of both arms (bf16 into the results store, fp32 into
 results/studies/precision-fp32), then prints each pair and the equivalence test.
@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from adacm.cli import run_cli
-from adacm.precision import FP32_STORE, design_configs, stored_arms, study_report
-from adacm.runner import positive_int, run_configs
+from adacm.errors import run_cli
+from adacm.report.precision import FP32_STORE, design_configs, stored_arms, study_report
+from adacm.run.runner import positive_int, run_configs
 
 
 def main() -> None:

@@ -6,10 +6,8 @@ the paper: the RAF-DB stand-in (FER2013) with 100 labels and SFEW with 400 label
 Example: python experiments/table1.py --protocol smoke
 """
 
-from adacm.runner import table_main
-
-METHODS = ["supervised", "fixmatch@0.5", "fixmatch@0.8", "fixmatch", "flexmatch", "adacm_lu", "adacm_lc", "adacm"]
-SETTINGS = [("rafdb", 100), ("sfew", 400)]
+from adacm.report.paper_tables import PAPER_TABLES
+from adacm.studies.table_script import table_main
 
 if __name__ == "__main__":
-    table_main(__doc__, "table1", 1, METHODS, SETTINGS)
+    table_main(__doc__, PAPER_TABLES[1])

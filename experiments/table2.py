@@ -12,10 +12,8 @@ Examples:
   python experiments/table2.py --dataset sfew
 """
 
-from adacm.runner import table_main
-
-#: the rows of the paper's claims (adacm/claims.py, TABLE2_CLAIMS)
-METHODS = ["supervised", "fixmatch", "adacm"]
+from adacm.report.paper_tables import PAPER_TABLES
+from adacm.studies.table_script import table_main
 
 if __name__ == "__main__":
-    table_main(__doc__, "table2", 2, METHODS)
+    table_main(__doc__, PAPER_TABLES[2])

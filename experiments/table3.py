@@ -5,12 +5,8 @@ are downsampled to 32 px, the input size WRN-28-2 was designed for (and 2.25× c
 Example: python experiments/table3.py --protocol smoke
 """
 
-from adacm.runner import table_main
-from adacm.tables import WRN
-
-METHODS = ["supervised", "meanteacher", "mixmatch", "marginmix", "adacm"]
-
-SETTINGS = [("rafdb", 400), ("rafdb", 1000), ("rafdb", 4000)]
+from adacm.report.paper_tables import PAPER_TABLES
+from adacm.studies.table_script import table_main
 
 if __name__ == "__main__":
-    table_main(__doc__, "table3", 3, METHODS, SETTINGS, **WRN)
+    table_main(__doc__, PAPER_TABLES[3])

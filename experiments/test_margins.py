@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from adacm.config import RunConfig
-from adacm.data.datasets import NUM_CLASSES, Part, load_dataset
-from adacm.protocols import get_protocol
-from adacm.results import load_results
-from adacm.train import Trainer
+from adacm.data.dataset import NUM_CLASSES, Part
+from adacm.data.datasets import load_dataset
+from adacm.run.config import RunConfig
+from adacm.run.protocols import get_protocol
+from adacm.run.store import load_results
+from adacm.run.trainer import Trainer
 
 COMBOS = [(threads, precision) for threads in (2, 1) for precision in ("fp32", "bf16")]
 

@@ -32,10 +32,10 @@ from pathlib import Path
 
 from IPython.display import Image, Markdown
 
-from adacm.claims import claims_table, evaluate, regime_rows, regime_verdicts
 from adacm.paths import REPO_ROOT
-from adacm.plots import forest_plot
-from adacm.results import load_results
+from adacm.report.claims import claims_table, evaluate, regime_rows, regime_verdicts
+from adacm.report.plots import forest_plot
+from adacm.run.store import load_results
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
 out = Path(output_dir) if Path(output_dir).is_absolute() else REPO_ROOT / output_dir

@@ -34,11 +34,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from adacm.data.datasets import CLASSES
+from adacm.data.dataset import CLASSES
 from adacm.paths import REPO_ROOT
-from adacm.plots import curves_by_variant, save_figure
-from adacm.results import load_results
-from adacm.tables import default_backbone, matches
+from adacm.report.plots import curves_by_variant, save_figure
+from adacm.report.tables import default_backbone, matches
+from adacm.run.store import load_results
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
 out = Path(output_dir) if Path(output_dir).is_absolute() else REPO_ROOT / output_dir

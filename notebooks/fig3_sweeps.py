@@ -35,9 +35,9 @@ from pathlib import Path
 from IPython.display import Image
 
 from adacm.paths import REPO_ROOT
-from adacm.plots import sweep_figure
-from adacm.results import load_results
-from adacm.sweeps import DEFAULTS, sweep_base, sweep_points, sweep_report
+from adacm.report.plots import sweep_figure
+from adacm.report.sweeps import DEFAULTS, sweep_base, sweep_points, sweep_report
+from adacm.run.store import load_results
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
 out = Path(output_dir) if Path(output_dir).is_absolute() else REPO_ROOT / output_dir

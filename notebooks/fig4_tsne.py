@@ -17,7 +17,7 @@
 # # Fig. 4 — t-SNE of CK+ features
 #
 # Models trained on the RAF-DB stand-in (FER2013) evaluate on CK+ when they finish and store a
-# 2-D t-SNE of their features (see `adacm/crossdata.py`). This notebook draws one panel per
+# 2-D t-SNE of their features (see `adacm/run/crossdata.py`). This notebook draws one panel per
 # method, coloured by expression, as in the paper's Fig. 4, and quantifies the picture with the
 # stored silhouette score and subject-disjoint 5-NN accuracy (mean ± std over seeds).
 # It reads stored results only; no training.
@@ -36,9 +36,9 @@ import numpy as np
 from IPython.display import Image
 
 from adacm.paths import REPO_ROOT
-from adacm.plots import tsne_figure
-from adacm.results import load_results
-from adacm.tables import default_backbone, matches
+from adacm.report.plots import tsne_figure
+from adacm.report.tables import default_backbone, matches
+from adacm.run.store import load_results
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
 runs = [r for r in load_results(root, protocol) if r.get("cross_dataset", {}).get("ckplus")

@@ -19,7 +19,7 @@
 # One chart per table: for each of its columns (dataset or backbone, number of labels) and
 # each method, this suite's mean ± std over seeds (filled) beside the paper's reported
 # mean ± std (hatched), from the stored runs of a protocol. Under `cpu` the columns are the
-# protocol's stand-ins (FER2013 for RAF-DB, a SimCLR-pretrained ResNet-18 for MS-Celeb-1M's; see the README),
+# protocol's stand-ins (FER2013 for RAF-DB, a SimCLR-pretrained ResNet-18 for MS-Celeb-1M's; see docs/protocols.md),
 # so the bars compare orderings, not numbers. Table 4 is CK+ accuracy of the models trained on
 # the RAF-DB stand-in. Run once per table: `papermill notebooks/paper_tables.ipynb out.ipynb -p table 1`
 # (`make figures` runs all four). No training here.
@@ -36,9 +36,9 @@ from pathlib import Path
 from IPython.display import Image
 
 from adacm.paths import REPO_ROOT
-from adacm.plots import table_chart
-from adacm.results import load_results
-from adacm.tables import markdown_table, paper_layout
+from adacm.report.plots import table_chart
+from adacm.report.tables import markdown_table, paper_layout
+from adacm.run.store import load_results
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
 out = Path(output_dir) if Path(output_dir).is_absolute() else REPO_ROOT / output_dir

@@ -34,9 +34,9 @@ from pathlib import Path
 from IPython.display import Image, Markdown, display
 
 from adacm.paths import REPO_ROOT
-from adacm.pilot import pilot_figure, stored_pilot_runs
-from adacm.plots import pretrain_curve_figure
-from adacm.tables import pilot_summary
+from adacm.report.pilot import pilot_figure, stored_pilot_runs
+from adacm.report.plots import pretrain_curve_figure
+from adacm.report.tables import pilot_summary
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
 out = Path(output_dir) if Path(output_dir).is_absolute() else REPO_ROOT / output_dir

@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from adacm.data.datasets import Dataset, load_dataset
+from adacm.data.dataset import Dataset
+from adacm.data.datasets import load_dataset
 
 #: torch threads for every test: 2 (CI's cores) unless ADACM_THREADS says otherwise; the suite
 #: must pass at 1 and 2 threads and in either precision (ADACM_PRECISION=fp32|bf16), on any x86-64 CPU

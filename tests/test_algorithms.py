@@ -7,8 +7,8 @@ from conftest import Flat
 from torch import nn
 
 from adacm.algorithms import Batch, build_algorithm
+from adacm.algorithms.losses import info_nce
 from adacm.errors import UserError
-from adacm.losses import info_nce
 from adacm.models.heads import FERNet
 
 

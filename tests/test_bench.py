@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from adacm.bench import profile_epoch
-from adacm.protocols import get_protocol
-from adacm.train import pick_device
-
+from adacm.run.protocols import get_protocol
+from adacm.run.trainer import pick_device
+from adacm.studies.bench import profile_epoch
 
 pytestmark = pytest.mark.slow  # every test here trains or starts processes
 
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_tiny_bench_writes_its_report(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "adacm.bench", "--sizes", "48", "--iters", "2", "--warmup", "1", "--steps",
+    out = subprocess.run([sys.executable, "-m", "adacm.studies.bench", "--sizes", "48", "--iters", "2", "--warmup", "1", "--steps",
                           "--out", str(tmp_path)], cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr

@@ -1,16 +1,24 @@
-"""The verdict engine on synthetic results with known answers (``adacm.claims``, ``adacm.stats``)."""
+"""The verdict engine on synthetic results with known answers (``adacm.report.claims``, ``adacm.report.stats``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from adacm.claims import (TABLE2_CLAIMS, Claim, SplitMismatch, claims_table, evaluate, pair_runs, regime_rows,
-                          regime_verdicts)
-from adacm.plots import forest_plot
-from adacm.predictions import encode
-from adacm.protocols import ema_decay_for, get_protocol
-from adacm.stats import bootstrap_ci, holm, paired_test, power, seeds_needed
+from adacm.report.claims import (
+    TABLE_CLAIMS,
+    Claim,
+    SplitMismatch,
+    claims_table,
+    evaluate,
+    pair_runs,
+    regime_rows,
+    regime_verdicts,
+)
+from adacm.report.plots import forest_plot
+from adacm.report.stats import bootstrap_ci, holm, paired_test, power, seeds_needed
+from adacm.run.predictions import encode
+from adacm.run.protocols import ema_decay_for, get_protocol
 
 CLAIM = Claim("adacm", "fixmatch", "fer2013", 400, 2)
 
@@ -132,7 +140,7 @@ def test_bootstrap_ci_is_close_to_the_t_interval_on_normal_data() -> None:
 
 def test_per_image_predictions_feed_the_bootstrap(monkeypatch) -> None:
     labels = np.arange(200) % 7
-    monkeypatch.setattr("adacm.claims.test_labels", lambda dataset: labels)
+    monkeypatch.setattr("adacm.report.claims.test_labels", lambda dataset: labels)
     rng = np.random.default_rng(5)
 
     def with_predictions(r: dict, right: float) -> dict:
@@ -157,7 +165,7 @@ def test_runs_of_two_regimes_never_share_a_cell() -> None:
     for regime, diff in (("face", 10.0), ("simclr", -10.0)):
         (v,) = [v for v in by_regime[regime] if v.claim == Claim("adacm", "fixmatch", "fer2013", 400, 2)]
         assert v.pairing.diffs.tolist() == [diff] * 4 and v.n == 4
-    assert all(v.claim in TABLE2_CLAIMS for vs in by_regime.values() for v in vs)
+    assert all(v.claim in TABLE_CLAIMS[2] for vs in by_regime.values() for v in vs)
 
 
 def test_forest_plot_has_one_panel_per_regime(tmp_path) -> None:

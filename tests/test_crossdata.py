@@ -10,8 +10,8 @@ import pytest
 import torch
 from test_readers import make_ckplus
 
-from adacm.crossdata import BASIC, SEVEN, ckplus_report, load_ckplus
 from adacm.data.readers import read_dataset, write_npz
+from adacm.run.crossdata import BASIC, SEVEN, ckplus_report, load_ckplus
 
 
 def fake_ckplus48(folder: Path) -> None:

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from adacm.distributed import Distributed
 from adacm.errors import UserError
-from adacm.protocols import get_protocol
-from adacm.train import Trainer
+from adacm.run.distributed import Distributed
+from adacm.run.protocols import get_protocol
+from adacm.run.trainer import Trainer
 
 pytestmark = pytest.mark.slow  # every test here trains or starts processes
 
@@ -33,8 +33,8 @@ from pathlib import Path
 import torch.distributed as dist
 
 from adacm.data.datasets import load_dataset
-from adacm.protocols import get_protocol
-from adacm.train import Trainer
+from adacm.run.protocols import get_protocol
+from adacm.run.trainer import Trainer
 
 
 out, methods = Path(sys.argv[1]), sys.argv[2:]
@@ -137,8 +137,24 @@ def test_global_batch_must_split_evenly() -> None:
 
 
 def test_launcher_lists_its_runs(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "adacm.distributed", "--protocol", "smoke", "--methods", "adacm",
+    out = subprocess.run([sys.executable, "-m", "adacm.run.launch", "--protocol", "smoke", "--methods", "adacm",
                           "--results-dir", str(tmp_path), "--dry-run"], cwd=ROOT, capture_output=True, text=True,
                          timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr
     assert "1 runs, 1 to train on 1 process(es)" in out.stderr and "adacm_fer2013_ci_70_s0" in out.stderr
+
+
+@pytest.mark.slow
+def test_launcher_trains_a_grid_on_two_processes(tmp_path: Path) -> None:
+    # the launcher's loop is the runner's train_one: rank 0 locks and stores, the other rank follows
+    env = {**{k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")},
+           "OMP_NUM_THREADS": "1", "ADACM_CACHE": str(tmp_path / "cache")}
+    args = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone", "-m",
+            "adacm.run.launch", "--protocol", "smoke", "--methods", "supervised", "--epochs", "1", "--iters", "2",
+            "--results-dir", str(tmp_path / "results")]
+    first = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert first.returncode == 0, first.stderr[-6000:]
+    (stored,) = (tmp_path / "results").rglob("*.json")
+    assert json.loads(stored.read_text())["world_size"] == 2
+    again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert again.returncode == 0 and "1 runs, 0 to train" in again.stderr, again.stderr[-3000:]

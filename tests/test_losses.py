@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from adacm.losses import info_nce, masked_cross_entropy
+from adacm.algorithms.losses import info_nce, masked_cross_entropy
 
 
 def reference_info_nce(za: torch.Tensor, zb: torch.Tensor, t: float) -> float:

@@ -3,10 +3,9 @@ hand computation, the shared mixing helpers, state round-trips, and the registry
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import copy
 import math
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -18,10 +17,9 @@ import adacm.algorithms.mixing as mixing
 from adacm.algorithms import METHODS, Batch, build_algorithm
 from adacm.algorithms.fixmatch import FixMatch
 from adacm.algorithms.remixmatch import DistributionAlignment
+from adacm.algorithms.thresholds import FixedThreshold, FlexMatchThreshold
 from adacm.models import BACKBONES, build_model
 from adacm.models.heads import FERNet
-from adacm.thresholds import FixedThreshold, FlexMatchThreshold
-
 
 
 @pytest.fixture(autouse=True)
@@ -482,7 +480,7 @@ def test_wrn28_2_parameters_and_shapes() -> None:
 def test_batchnorm_momentum_is_set_where_a_backbone_takes_one() -> None:
     """`cpu` runs WRN-28-2 with momentum 0.01 (protocols.py); other backbones refuse the option."""
     from adacm.errors import UserError
-    from adacm.protocols import get_protocol
+    from adacm.run.protocols import get_protocol
 
     model, _ = build_model("wrn28_2", C, bn_momentum=0.01)
     assert {m.momentum for m in model.modules() if isinstance(m, nn.BatchNorm2d)} == {0.01}

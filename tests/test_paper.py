@@ -1,4 +1,4 @@
-"""Checks adacm.paper against the paper's Tables 1-4."""
+"""Checks adacm.report.paper against the paper's Tables 1-4."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from adacm.paper import (
+from adacm.report.paper import (
     FULLY_SUPERVISED,
     METHOD_LABELS,
     TABLE1,

@@ -6,7 +6,7 @@
 * ``cpu`` protocol results are not comparable number-for-number (FER2013 at 48 px, another
   backbone, 1/10 of the schedule), so the paper's *comparative claims* are checked on them
   instead. Each claim's outcome under the `cpu` protocol is recorded in ``CPU_OUTCOMES`` — a
-  finding, reported in the README — and the test fails if the stored results stop supporting
+  finding, reported in docs/findings.md — and the test fails if the stored results stop supporting
   it, in either direction.
 """
 
@@ -16,18 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from adacm import paper
-from adacm.claims import CLAIMS, TABLE3_CLAIMS, Claim, evaluate, within_tolerance
-from adacm.protocols import PAPER_DATASET
-from adacm.results import load_results
-from adacm.tables import Aggregate, aggregate, matches
+from adacm.report import paper
+from adacm.report.claims import CLAIMS, TABLE_CLAIMS, Claim, evaluate, within_tolerance
+from adacm.report.tables import Aggregate, aggregate, matches
+from adacm.run.protocols import PAPER_DATASET
+from adacm.run.store import load_results
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 CPU_RUNS = load_results(RESULTS, "cpu")  # every backbone: each claim picks its table's (default or WRN-28-2)
 PAPER_RUNS = load_results(RESULTS, "paper")
 
 #: claim name → its verdict under the `cpu` protocol (``adacm claims``; Holm over every evaluated
-#: claim). Each is a finding reported in the README; the test fails when a stored result changes one.
+#: claim). Each is a finding reported in docs/findings.md; the test fails when a stored result changes one.
 CPU_VERDICTS: dict[str, str] = {
     # Table 2, SimCLR ResNet-18 start, 3 seeds each
     "fixmatch > supervised @ fer2013 100 (Table 2)": "inconclusive",
@@ -100,18 +100,18 @@ def test_cpu_claim_verdict_is_as_recorded(claim: Claim) -> None:
 def test_table3_claims_compare_wrn_runs_only() -> None:
     """Table 2's ResNet-18 runs share Table 3's methods and label counts (Baseline and Ada-CM at 4,000);
     a Table 3 claim must not be judged on them, nor a Table 2 claim on WRN-28-2 runs."""
-    wrn = [r for r in CPU_RUNS if matches(r, TABLE3_CLAIMS[0].backbone("cpu"))]
+    wrn = [r for r in CPU_RUNS if matches(r, TABLE_CLAIMS[3][0].backbone("cpu"))]
     others = [r for r in CPU_RUNS if r not in wrn]
     assert wrn and {r["config"]["model"] for r in wrn} == {"wrn28_2"}
-    assert not evaluate(others, "cpu", TABLE3_CLAIMS)
-    assert not [v for v in evaluate(wrn, "cpu") if v.claim not in TABLE3_CLAIMS]
+    assert not evaluate(others, "cpu", TABLE_CLAIMS[3])
+    assert not [v for v in evaluate(wrn, "cpu") if v.claim not in TABLE_CLAIMS[3]]
 
 
 def test_claims_table_sets_our_gap_beside_the_papers() -> None:
-    from adacm.claims import TABLE1_CLAIMS, Pairing, Verdict, claims_table
-    from adacm.stats import paired_test
+    from adacm.report.claims import TABLE_CLAIMS, Pairing, Verdict, claims_table
+    from adacm.report.stats import paired_test
 
-    sfew_lc = next(c for c in TABLE1_CLAIMS if c.worse == "adacm_lc" and c.dataset == "sfew")
+    sfew_lc = next(c for c in TABLE_CLAIMS[1] if c.worse == "adacm_lc" and c.dataset == "sfew")
     assert sfew_lc.paper_gap() == pytest.approx(52.43 - 45.99)
     pairing = Pairing([0, 1, 2], [40.0, 41.0, 39.0], [41.5, 42.0, 41.0])
     table = claims_table([Verdict(sfew_lc, pairing, paired_test(pairing.diffs), 0.04)])

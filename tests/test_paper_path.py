@@ -17,12 +17,13 @@ import pytest
 import torch
 import torchvision
 
-from adacm.data.datasets import NUM_CLASSES, load_dataset
+from adacm.data.dataset import NUM_CLASSES
+from adacm.data.datasets import load_dataset
 from adacm.data.synthetic import write_ckplus_subset, write_rafdb_tree
 from adacm.models.resnet import msceleb_layout
 from adacm.paths import REPO_ROOT, data_dir, sha256_file
-from adacm.protocols import get_protocol
-from adacm.train import Trainer
+from adacm.run.protocols import get_protocol
+from adacm.run.trainer import Trainer
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from adacm.plots import save_figure
+from adacm.report.plots import save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,4 +29,4 @@ def test_every_figure_is_saved_through_save_figure() -> None:
     # a bare savefig writes a PDF with its creation date: git would see a change on every run
     sources = [*(ROOT / "adacm").rglob("*.py"), *(ROOT / "notebooks").glob("*.py"), *(ROOT / "experiments").glob("*.py")]
     bare = [p.relative_to(ROOT) for p in sources if p.name != "plots.py" and re.search(r"\.savefig\(", p.read_text())]
-    assert not bare, f"save figures with adacm.plots.save_figure: {bare}"
+    assert not bare, f"save figures with adacm.report.plots.save_figure: {bare}"

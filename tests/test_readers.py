@@ -16,8 +16,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from adacm.data.datasets import Part
-from adacm.data.readers import CLASSES8, detect_layout, inspect_dataset, read_dataset, subsample_per_class
+from adacm.data.dataset import Part
+from adacm.data.readers import (
+    CLASSES8,
+    detect_layout,
+    inspect_dataset,
+    read_dataset,
+    subsample_per_class,
+)
 from adacm.errors import UserError
 
 REPO = Path(__file__).resolve().parent.parent

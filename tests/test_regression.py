@@ -1,7 +1,7 @@
 """CI regression against the stored results.
 
 * ``smoke`` results are re-trained from their stored config in their stored numerics and thread
-  count. On the machine kind that stored them (``adacm.machine.machine_kind``) they must come out
+  count. On the machine kind that stored them (``adacm.run.machine.machine_kind``) they must come out
   bit for bit; on another kind oneDNN runs other kernels, and near chance a tiny difference flips
   many predictions, so each epoch's test accuracy must agree within a tolerance measured across
   numerics (``CROSS_MACHINE_TOLERANCE_FACES``).
@@ -21,13 +21,14 @@ import numpy as np
 import pytest
 import torch
 
-from adacm.config import RunConfig
-from adacm.data.datasets import NUM_CLASSES, Dataset, load_dataset
+from adacm.data.dataset import NUM_CLASSES, Dataset
+from adacm.data.datasets import load_dataset
 from adacm.data.splits import labeled_indices, split_hash
-from adacm.results import load_results
-from adacm.machine import machine_kind
-from adacm.numerics import Numerics
-from adacm.train import Trainer
+from adacm.run.config import RunConfig
+from adacm.run.machine import machine_kind
+from adacm.run.numerics import Numerics
+from adacm.run.store import load_results
+from adacm.run.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -102,7 +103,7 @@ def test_cpu_result_matches_data_and_split(stored: dict) -> None:
 
 
 def test_generated_blocks_are_rendered_from_stored_results() -> None:
-    from adacm.report import documents, generated_blocks, render
+    from adacm.report.documents import documents, generated_blocks, render
 
     blocks = [(path, spec, body) for path in documents() for spec, body in generated_blocks(path)]
     assert any(path.name == "README.md" for path, _, _ in blocks), "README has no generated blocks"

@@ -20,9 +20,9 @@ import torch
 
 from adacm.errors import UserError
 from adacm.paths import data_dir
-from adacm.protocols import get_protocol
-from adacm.results import load_results
-from adacm.train import Trainer
+from adacm.run.protocols import get_protocol
+from adacm.run.store import load_results
+from adacm.run.trainer import Trainer
 
 pytestmark = pytest.mark.slow  # every test here trains or starts processes
 
@@ -36,8 +36,8 @@ from pathlib import Path
 import torch
 torch.set_num_threads(1)
 from adacm.data.datasets import load_dataset
-from adacm.protocols import get_protocol
-from adacm.train import Trainer
+from adacm.run.protocols import get_protocol
+from adacm.run.trainer import Trainer
 cfg = replace(get_protocol("smoke").config("fer2013_ci", "adacm", 70, seed=3), epochs=8, iters_per_epoch=5)
 result = Trainer(cfg, load_dataset("fer2013_ci"), checkpoint_dir=Path(sys.argv[1]), progress=False).fit()
 Path(sys.argv[2]).write_text(json.dumps(result))
@@ -111,8 +111,8 @@ def test_nan_loss_names_the_step_and_keeps_the_last_good_checkpoint(ci_data, tmp
 WRITER = """
 import sys
 from pathlib import Path
-from adacm.config import RunConfig
-from adacm.results import save_result
+from adacm.run.config import RunConfig
+from adacm.run.store import save_result
 
 store, first = Path(sys.argv[1]), int(sys.argv[2])
 for seed in range(first, first + 40):
@@ -171,7 +171,7 @@ def a_file(tmp_path: Path) -> str:
 
 def corrupt_stored_result(tmp_path: Path) -> Path:
     """A truncated result file where the smoke grid's Ada-CM run would be found."""
-    from adacm.protocols import get_protocol
+    from adacm.run.protocols import get_protocol
 
     cfg = get_protocol("smoke").config("fer2013_ci", "adacm", 70, 0)
     path = tmp_path / "results" / "smoke" / "table2" / f"{cfg.run_name()}.json"

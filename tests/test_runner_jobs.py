@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from adacm.protocols import get_protocol
-from adacm.runner import run_configs
+from adacm.run.protocols import get_protocol
+from adacm.run.runner import run_configs
 
 pytestmark = pytest.mark.slow
 

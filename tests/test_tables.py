@@ -8,11 +8,18 @@ from pathlib import Path
 import pytest
 
 from adacm.paths import sha256_file
-from adacm.protocols import get_protocol
-from adacm.results import load_results, save_result
-from adacm.runner import made_from_recorded_weights
-from adacm.sweeps import sweep_configs, sweep_points, sweep_report
-from adacm.tables import WRN, default_backbone, markdown_table, matches, metric_value, paper_layout
+from adacm.report.paper_tables import WRN
+from adacm.report.sweeps import sweep_configs, sweep_points, sweep_report
+from adacm.report.tables import (
+    default_backbone,
+    markdown_table,
+    matches,
+    metric_value,
+    paper_layout,
+)
+from adacm.run.protocols import get_protocol
+from adacm.run.runner import made_from_recorded_weights
+from adacm.run.store import load_results, save_result
 
 
 def run(method: str, seed: int, acc: float, n: int = 100, ck: float | None = None, **fields) -> dict:
@@ -67,7 +74,7 @@ def test_table4_takes_each_backbone_as_the_protocol_trains_it() -> None:
 
 
 def test_metrics_table_sets_several_metrics_of_one_setting_side_by_side() -> None:
-    from adacm.tables import metrics_table
+    from adacm.report.tables import metrics_table
 
     runs = [run("adacm", s, 50.0 + s, 4000, ck=70.0 + 2 * s) for s in range(3)] + [run("supervised", 0, 40.0, 4000)]
     rows = metrics_table(runs, ["supervised", "adacm", "fixmatch"], ["ckplus_acc", "test_acc_last"]).splitlines()
@@ -125,7 +132,7 @@ def test_runs_from_any_recorded_build_stand_whichever_build_is_here(tmp_path: Pa
     import json
 
     monkeypatch.setenv("ADACM_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("adacm.pretrain.PRETRAIN_RECORDS", tmp_path / "records")
+    monkeypatch.setattr("adacm.run.pretrain.PRETRAIN_RECORDS", tmp_path / "records")
     (tmp_path / "records").mkdir()
     cfg = get_protocol("cpu").config("fer2013", "adacm", 100, 0)
     r = run("adacm", 0, 30.0) | {"init_sha256": "a" * 64}
@@ -145,9 +152,9 @@ def test_runs_from_any_recorded_build_stand_whichever_build_is_here(tmp_path: Pa
 def test_a_rebuild_with_the_same_digest_is_added_to_its_record(tmp_path: Path, monkeypatch) -> None:
     import json
 
-    from adacm.pretrain import build_of, record_build
+    from adacm.run.pretrain import build_of, record_build
 
-    monkeypatch.setattr("adacm.pretrain.PRETRAIN_RECORDS", tmp_path)
+    monkeypatch.setattr("adacm.run.pretrain.PRETRAIN_RECORDS", tmp_path)
     meta = {"name": "simclr_resnet18", "model": "resnet18", "sha256": "d" * 64, "machine": {"cpu_model": "A"}}
     path = record_build(meta, {"machine": {"cpu_model": "A"}})
     record_build(meta, {"machine": {"cpu_model": "B"}})
@@ -160,7 +167,7 @@ def test_a_rebuild_with_the_same_digest_is_added_to_its_record(tmp_path: Path, m
 def test_saved_weights_have_the_same_bytes_whoever_writes_them(tmp_path: Path) -> None:
     import torch
 
-    from adacm.backbones import save_state
+    from adacm.models.weights import save_state
 
     state = {"w": torch.arange(6.0).reshape(2, 3)}
     digests = {save_state(state, tmp_path / name) for name in ("a.pt", "b.12345.pt")}
@@ -169,8 +176,8 @@ def test_saved_weights_have_the_same_bytes_whoever_writes_them(tmp_path: Path) -
 
 
 def test_pilot_view_gathers_every_seed_and_experiment_of_the_pilot_variants(tmp_path: Path) -> None:
-    from adacm.pilot import stored_pilot_runs
-    from adacm.tables import pilot_summary
+    from adacm.report.pilot import stored_pilot_runs
+    from adacm.report.tables import pilot_summary
 
     def pilot_run(method: str, seed: int, acc: float, mask: float, **fields) -> dict:
         r = run(method, seed, acc, 4000, **fields)

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from adacm.thresholds import AdaptiveMargin, FixedThreshold
+from adacm.algorithms.thresholds import AdaptiveMargin, FixedThreshold
 
 
 def test_margin_matches_hand_computation() -> None:

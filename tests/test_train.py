@@ -15,9 +15,10 @@ import pytest
 from scipy.stats import binom
 
 from adacm.algorithms import METHODS
-from adacm.data.datasets import NUM_CLASSES, Dataset, Part, load_dataset
-from adacm.protocols import get_protocol
-from adacm.train import Trainer
+from adacm.data.dataset import NUM_CLASSES, Dataset, Part
+from adacm.data.datasets import load_dataset
+from adacm.run.protocols import get_protocol
+from adacm.run.trainer import Trainer
 
 SMOKE = get_protocol("smoke")
 CHANCE_TEST_PER_CLASS = 150
@@ -141,7 +142,7 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, tmp_pat
 
 
 def test_shards_partition_the_grid() -> None:
-    from adacm.runner import in_shard
+    from adacm.run.runner import in_shard
 
     configs = [SMOKE.config("fer2013_ci", m, 70, seed=s) for m in ("supervised", "fixmatch", "adacm") for s in range(5)]
     owners = [[i for i in range(3) if in_shard(c, (i, 3))] for c in configs]
@@ -150,7 +151,7 @@ def test_shards_partition_the_grid() -> None:
 
 
 def test_run_lock_excludes_a_second_holder_and_recovers_stale_locks(tmp_path: Path) -> None:
-    from adacm.runner import run_lock
+    from adacm.run.runner import run_lock
 
     with run_lock(tmp_path / "run") as first:
         with run_lock(tmp_path / "run") as second:

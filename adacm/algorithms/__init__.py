@@ -20,9 +20,9 @@ from adacm.algorithms.mixmatch import MixMatch
 from adacm.algorithms.pseudo_label import PseudoLabel
 from adacm.algorithms.remixmatch import ReMixMatch
 from adacm.algorithms.supervised import Supervised
+from adacm.algorithms.thresholds import FlexMatchThreshold
 from adacm.algorithms.uda import UDA
 from adacm.errors import UserError
-from adacm.thresholds import FlexMatchThreshold
 
 METHODS: dict[str, tuple[type[Algorithm], dict[str, Any]]] = {
     "supervised": (Supervised, {}),

@@ -17,12 +17,11 @@ import torch
 from torch import nn
 
 from adacm.algorithms.base import Algorithm, Batch, pseudo_label_term
-from adacm.losses import info_nce
-from adacm.thresholds import AdaptiveMargin, Threshold
+from adacm.algorithms.losses import info_nce
+from adacm.algorithms.thresholds import AdaptiveMargin, Threshold
 
 
 class AdaCM(Algorithm):
-    name = "adacm"
     unlabeled_views = ("weak", "weak", "strong")
 
     def __init__(self, num_classes: int, t0: float = 0.8, b: float = 0.97, gamma: float = math.e,

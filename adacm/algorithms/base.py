@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adacm.losses import masked_cross_entropy
-from adacm.thresholds import Threshold
+from adacm.algorithms.losses import masked_cross_entropy
+from adacm.algorithms.thresholds import Threshold
 
 
 @dataclass
@@ -84,7 +84,6 @@ class Algorithm:
     threshold's by default).
     """
 
-    name: ClassVar[str]
     unlabeled_views: ClassVar[tuple[str, ...]] = ()
     needs_teacher: ClassVar[bool] = False
     threshold: Threshold | None = None
@@ -108,9 +107,8 @@ class Algorithm:
 
         Only policies with per-image bookkeeping (FlexMatch) need it; others ignore it.
         """
-        hook = getattr(self.threshold, "set_unlabeled_size", None)
-        if hook is not None:
-            hook(n)
+        if self.threshold is not None:
+            self.threshold.set_unlabeled_size(n)
 
     def forward(self, model: nn.Module, batch: Batch) -> Outputs:
         return forward_views(model, [batch.x, *batch.u_views], self.joint_forward)

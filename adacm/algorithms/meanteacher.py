@@ -34,7 +34,6 @@ from adacm.algorithms.mixing import sigmoid_rampup
 
 
 class MeanTeacher(Algorithm):
-    name = "meanteacher"
     unlabeled_views = ("weak", "weak")
     needs_teacher = True
 

@@ -6,9 +6,12 @@ label q of every view. The labeled batch (one-hot labels) and the K unlabeled ba
 (``mixing.py``). Lx: cross-entropy of the mixed labeled chunk against its mixed targets;
 Lu: squared error between the softmax of the mixed unlabeled chunks and their mixed targets,
 averaged over samples and classes (the paper's 1/(L·|U'|) Σ‖q − p‖²). Loss Lx + λu·w(t)·Lu,
-w(t) a linear ramp-up. The guess is a second, gradient-free forward pass in training mode
-(as in the reference code; it also updates batch-norm statistics). Batch-norm over the mixed
-batch: see ``mixing.py`` (one joint pass, or interleaved chunks with ``joint_forward=False``).
+w(t) a linear ramp-up. The guess is a second, gradient-free forward pass in training mode,
+normalised with its own batch statistics as in the reference code; unlike the reference code
+(which keeps only the first interleaved batch's batch-norm updates) and USB (which wraps the
+guess in ``bn_controller.freeze_bn``/``unfreeze_bn``), it also updates the running
+statistics. Batch-norm over the mixed batch: see ``mixing.py`` (one joint pass, or
+interleaved chunks with ``joint_forward=False``).
 
 Defaults and sources:
 - K = 2, T = 0.5, α = 0.75: the paper (Sec. 3 and 4) and its reference code.
@@ -20,12 +23,10 @@ Defaults and sources:
   augmentation of labeled images).
 - batch: the suite's 16 labeled + 16 unlabeled images, as for every method (paper: 64 + 64).
 
-Measured under the `cpu` protocol (README, "Findings"): with 4,000 labels it collapses onto one
-class for every face (SimCLR ResNet-18 by epoch 4–5, WRN-28-2 from scratch by epoch 2–3): a
-constant confident prediction is its own sharpened guess, so Lu falls to ≈ 0.008 while Lx climbs
-above ln 7. With 100 labels the SimCLR ResNet-18, which memorises them before the ramp-up ends,
-trains; WRN-28-2 from scratch collapses on unseen faces at 100 labels too, and onto one class
-for every face at 400 and 1,000 (Table 3, all 5 runs).
+A constant, confident prediction is its own sharpened guess, so it makes Lu small whatever the
+labels: a collapse onto one class nearly satisfies the unlabeled term, which the large λu
+weighs against Lx. Where runs collapse: the stored runs under results/cpu/table3 and
+results/cpu/table4; see docs/findings.md.
 """
 
 from __future__ import annotations
@@ -35,11 +36,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from adacm.algorithms.base import Batch, forward_views
-from adacm.algorithms.mixing import MixupAlgorithm, guess_labels, guess_stats, linear_rampup, one_hot, soft_cross_entropy
+from adacm.algorithms.mixing import (
+    MixupAlgorithm,
+    guess_labels,
+    guess_stats,
+    linear_rampup,
+    one_hot,
+    soft_cross_entropy,
+)
 
 
 class MixMatch(MixupAlgorithm):
-    name = "mixmatch"
     unlabeled_views = ("weak", "weak")
 
     def __init__(self, num_classes: int, k: int = 2, temperature: float = 0.5, alpha: float = 0.75,

@@ -12,6 +12,15 @@ Defaults and sources:
   given in epochs of a 1,000-epoch MNIST run and has no meaning for a 20-epoch run; a fraction
   of training keeps the shape whatever the schedule.
 - batch: the suite's 16 labeled + 16 unlabeled images (USB: 64 + 64).
+
+Deviation from USB (``semilearn/algorithms/pseudolabel/pseudolabel.py``), batch-norm during
+guessing: the unlabeled view's forward pass, which gives both the pseudo-labels and the
+logits trained on them, runs in training mode with batch-norm unfrozen, so it updates the
+running statistics; with ``joint_forward`` (the default) it is one pass over [labeled, weak],
+normalised with the statistics of both together. USB forwards the labeled batch alone, then
+the unlabeled batch inside ``bn_controller.freeze_bn``/``unfreeze_bn``: normalised with its
+own batch statistics, but with the running statistics restored afterwards, so only labeled
+batches update them.
 """
 
 from __future__ import annotations
@@ -21,11 +30,10 @@ from torch import nn
 
 from adacm.algorithms.base import Algorithm, Batch, pseudo_label_term
 from adacm.algorithms.mixing import linear_rampup
-from adacm.thresholds import FixedThreshold
+from adacm.algorithms.thresholds import FixedThreshold
 
 
 class PseudoLabel(Algorithm):
-    name = "pseudo_label"
     unlabeled_views = ("weak",)
 
     def __init__(self, num_classes: int, threshold: float = 0.95, lambda_u: float = 1.0, rampup: float = 0.4,

@@ -1,16 +1,21 @@
 """ReMixMatch (Berthelot et al., ICLR 2020).
 
 The weak view's softmax p is distribution-aligned, p̃ = Normalize(p · p(y) / p̄), with p(y)
-the labeled class distribution (uniform: the suite's splits are class-balanced) and p̄ the
-mean of the model's batch-mean predictions on unlabeled data over the last 128 batches (the
-current batch included, as in USB); p̃ is sharpened (T) into the guess q. Augmentation
+uniform by default (``p_target`` sets another) and p̄ the mean of the model's batch-mean
+predictions on unlabeled data over the last 128 batches, the current batch included (over
+the batches recorded so far during the first 128 steps); p̃ is sharpened (T) into the guess
+q. The guess is a gradient-free forward pass of the weak view in training mode: batch-norm
+normalises it with its own batch statistics and updates its running statistics. Augmentation
 anchoring: q is the target of K strong views. The labeled batch, the K strong views and the
 weak view are mixed up as in MixMatch (α, λ' = max(λ, 1−λ)); Lx and Lu are cross-entropies
 against the mixed targets; Lu1 is the cross-entropy of the first strong view, un-mixed,
 against q. Loss Lx + w(t)·(λ_U·Lu + λ_U1·Lu1), w(t) a linear ramp-up.
 
 Defaults and sources:
-- T = 0.5, α = 0.75, λ_U = 1.5, λ_U1 = 0.5, the 128-batch window: the paper (and USB's config).
+- T = 0.5, α = 0.75, λ_U = 1.5, λ_U1 = 0.5: the paper (and USB's config).
+- the 128-batch window of p̄: the paper and its reference code (google-research/remixmatch,
+  ``remixmatch_no_cta.py``: a ``PMovingAverage`` buffer of ``dbuf=128`` batch means). USB
+  uses an EMA instead (below).
 - ramp-up of λ_U and λ_U1 over the first 1/64 of training: the reference code's 1,024-kimg
   warm-up in its 2^20-step run, USB's ``unsup_warm_up``.
 - K = 2 strong views (USB); the paper uses K = 8, too costly at the suite's CPU budget.
@@ -24,6 +29,30 @@ Deviations from the paper, forced by the shared suite:
 - no rotation loss (λ_r = 0.5 in the paper): it needs a 4-way rotation head, i.e. parameters
   outside the model that the trainer's optimizer, built from the model before the algorithm
   could add any, would never update; the backbones' shared head (``FERNet``) has none.
+
+Distribution alignment against its sources (the suite's window is the reference code's, with
+two differences):
+- reference code: the 128-slot buffer starts filled with uniform distributions and takes a
+  batch's mean after that batch's step, so a batch is aligned with the 128 batches before it;
+  the suite averages only the batches recorded so far and includes the current one. p(y) there
+  is the unlabeled distribution when given (``--p_unlabeled``), otherwise a 0.999-EMA of the
+  labeled batches' one-hot labels starting from uniform.
+- USB (``semilearn/algorithms/remixmatch/remixmatch.py`` with ``DistAlignEMAHook`` from
+  ``semilearn/algorithms/hooks/dist_align.py``): p̄ is an EMA (momentum 0.999) of the
+  batch-mean predictions, started at the first batch's mean and updated with the current batch
+  before aligning; p(y) is ``p_target_type='gt'``, the labeled set's class frequencies.
+- p(y): the suite's default is uniform. It equals the labeled class distribution only where
+  the split is exactly balanced; the suite's splits give the remainder n mod C to some classes
+  and water-fill around classes with fewer images than their share (``adacm.data.splits``);
+  on such splits the reference code's and USB's target is not uniform.
+
+Batch-norm during guessing (a deviation from USB and the reference code): the suite's guessing
+pass runs in training mode and updates the running statistics (then the mixed forward updates
+them again). USB wraps the guessing pass in ``bn_controller.freeze_bn``/``unfreeze_bn`` (it
+still normalises with batch statistics, but restores the running statistics afterwards), as
+it does for the labeled and strong-view passes and for every mixed chunk but the first; the
+reference code keeps only the last interleaved batch's batch-norm updates. Either way the
+guessing pass leaves the running statistics unchanged there.
 """
 
 from __future__ import annotations
@@ -34,7 +63,14 @@ import torch
 from torch import nn
 
 from adacm.algorithms.base import Batch
-from adacm.algorithms.mixing import MixupAlgorithm, guess_labels, guess_stats, linear_rampup, one_hot, soft_cross_entropy
+from adacm.algorithms.mixing import (
+    MixupAlgorithm,
+    guess_labels,
+    guess_stats,
+    linear_rampup,
+    one_hot,
+    soft_cross_entropy,
+)
 
 
 class DistributionAlignment:
@@ -70,7 +106,6 @@ class DistributionAlignment:
 
 
 class ReMixMatch(MixupAlgorithm):
-    name = "remixmatch"
     unlabeled_views = ("weak", "strong", "strong")
 
     def __init__(self, num_classes: int, k: int = 2, temperature: float = 0.5, alpha: float = 0.75,

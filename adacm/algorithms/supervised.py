@@ -9,8 +9,6 @@ from adacm.algorithms.base import Algorithm, Batch
 
 
 class Supervised(Algorithm):
-    name = "supervised"
-
     def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         ((logits, _),) = self.forward(model, batch)
         loss = self.supervised_term(logits, batch.y)

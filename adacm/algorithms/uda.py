@@ -3,20 +3,37 @@
 The weak view's prediction, sharpened by a softmax temperature (softmax(z/T), T = 0.4), is
 the target of the strong view: Lu = KL(q ‖ p_strong), kept where the weak view's
 (unsharpened) confidence reaches β = 0.8, summed over those images and divided by the whole
-unlabeled batch (the reference code's ``reduce_mean`` of the masked loss). Loss Lx + λu·Lu.
-Lu is reported as the KL divergence of the paper; USB computes the soft cross-entropy, which
-differs by the target's entropy, a constant: the gradients are identical.
+unlabeled batch. Loss Lx + λu·Lu. This is the official UDA code's image objective
+(google-research/uda, ``image/main.py``: the temperature divides the target's logits, the
+confidence mask is taken on the unsharpened softmax, the masked KL is ``reduce_mean``-ed over
+the batch; its test is "> β" where the suite's threshold objects use "≥ β"). A soft
+cross-entropy against the same target differs from this KL by the target's entropy, a
+constant, so its gradients would be the same.
 
 Training-signal annealing (TSA) is implemented but off by default (``tsa="none"``), as in
 FixMatch's and USB's comparisons: with ``linear``/``log``/``exp``, labeled images whose
 correct-class probability exceeds η_t = α_t(1 − 1/C) + 1/C are left out of Lx, which is then
-averaged over the images kept (UDA's reference code; α_t = t/T, 1 − e^(−5t/T), e^(5(t/T − 1))).
+averaged over the images kept (UDA's reference code, ``anneal_sup_loss``; α_t = t/T,
+1 − e^(−5t/T), e^(5(t/T − 1))).
 
-Defaults and sources: T = 0.4, β = 0.8, λu = 1, TSA off — the UDA paper's image settings and
-USB's ``uda`` config. UDA's unlabeled batch is 7× (CIFAR) the labeled one; here it is the
-suite's 16 + 16, as for every method. Both views come from one forward pass over
-[labeled, weak, strong] (``joint_forward``), as in USB's default; the weak view's output is
-detached, so only the strong view is trained on the target.
+Defaults and sources: T = 0.4, β = 0.8, λu = 1, TSA off — the UDA paper's image settings (the
+reference code's CIFAR-10 and SVHN scripts pass ``--uda_softmax_temp=0.4
+--uda_confidence_thresh=0.8``) and the values of USB's ``uda`` config. UDA's unlabeled batch
+is 7× (CIFAR) the labeled one; here it is the suite's 16 + 16, as for every method. Both views
+come from one forward pass over [labeled, weak, strong] (``joint_forward``), as in the
+reference code and USB's default (``use_cat``); the weak view's output is detached, so only
+the strong view is trained on the target.
+
+Deviations from USB (microsoft/Semi-supervised-learning, ``semilearn/algorithms/uda/uda.py``),
+where the suite follows the reference code instead:
+- sharpening: USB passes T to its pseudo-labeling hook together with ``softmax=False`` (the
+  input being probabilities already), and the hook then returns them unchanged, so USB's
+  target is the *unsharpened* weak-view softmax: its T = 0.4 is configured but never applied.
+  The suite applies T, as the reference code does.
+- TSA: USB's mask compares the labeled image's *maximum* class probability with η_t, not the
+  probability of its correct class, and averages the masked loss over the whole labeled batch,
+  not over the images kept. The suite does as the reference code (correct-class probability,
+  mean over the kept images). With TSA off (the default) the two agree.
 """
 
 from __future__ import annotations
@@ -28,7 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from adacm.algorithms.base import Algorithm, Batch, pseudo_label_stats
-from adacm.thresholds import FixedThreshold
+from adacm.algorithms.thresholds import FixedThreshold
 
 TSA_SCHEDULES = ("none", "linear", "log", "exp")
 
@@ -41,7 +58,6 @@ def tsa_threshold(schedule: str, step: int, total_steps: int, num_classes: int) 
 
 
 class UDA(Algorithm):
-    name = "uda"
     unlabeled_views = ("weak", "strong")
 
     def __init__(self, num_classes: int, temperature: float = 0.4, threshold: float = 0.8, lambda_u: float = 1.0,

@@ -10,45 +10,15 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from adacm.data.dataset import Dataset, Part
+from adacm.data.readers import read_dataset
 from adacm.errors import UserError
 from adacm.paths import data_dir, sha256_file
-
-CLASSES = ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")
-NUM_CLASSES = len(CLASSES)
-
-
-@dataclass(frozen=True)
-class Part:
-    """Images (uint8, [N,H,W] grey or [N,H,W,3] RGB) and integer labels."""
-
-    x: np.ndarray
-    y: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """One dataset as the trainer sees it.
-
-    ``val`` selects models (None where the dataset has no labeled split to spare: SFEW's
-    only labeled evaluation split is its Val set, which serves as test, as in the paper).
-    ``extra_unlabeled`` is appended to the unlabeled pool (FER2013 train for SFEW).
-    """
-
-    name: str
-    train: Part
-    val: Part | None
-    test: Part
-    extra_unlabeled: np.ndarray | None = None
-    fingerprint: dict[str, str] = field(default_factory=dict)
-    groups: np.ndarray | None = None
 
 
 def open_npz(name: str, root: Path | None) -> tuple[np.lib.npyio.NpzFile, Path, dict[str, str]]:
@@ -124,8 +94,6 @@ def load_owner_layout(name: str, root: Path | None = None) -> Dataset:
     if not (root / folder).is_dir():
         raise UserError(f"dataset {name!r} not found: put {folder}/ ({files}) in the data directory {root}, "
                         f"or prepare it once with `adacm data prepare PATH --out {root / (name + '.npz')} --size 224 --rgb`")
-    from adacm.data.readers import read_dataset
-
     return replace(read_dataset(root / folder, layout, size=PAPER_IMAGE_SIZE, grey=False), name=name)
 
 

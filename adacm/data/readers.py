@@ -1,4 +1,4 @@
-"""Readers for the owners' on-disk layouts of RAF-DB, AffectNet, SFEW 2.0, CK+ and FER2013 (issue 6).
+"""Readers for the owners' on-disk layouts of RAF-DB, AffectNet, SFEW 2.0, CK+ and FER2013.
 
 Researchers point the suite at their own copies, exactly as distributed. Each reader only
 *indexes* its layout (which file, which label, which split); one shared decoder turns the
@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from adacm.data.datasets import CLASSES, Dataset, Part
+from adacm.data.dataset import CLASSES, Dataset, Part
 from adacm.errors import UserError
 from adacm.paths import atomic_write_bytes
 

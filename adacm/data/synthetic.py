@@ -1,6 +1,6 @@
 """Small datasets in their owners' layouts, made from faces this machine has: RAF-DB and the
 MS-Celeb-1M weights are users', yet the `paper` path must run end to end in CI and in the
-device check (tests/test_paper_path.py, ``adacm.device_check``)."""
+device check (tests/test_paper_path.py, ``adacm.studies.device_check``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from adacm.data.datasets import NUM_CLASSES, Part
+from adacm.data.dataset import NUM_CLASSES, Part
 from adacm.data.readers import rafdb_code
 
 

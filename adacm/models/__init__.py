@@ -14,26 +14,16 @@ from pathlib import Path
 import torch
 
 from adacm.errors import UserError
-from adacm.models.dlib_face import DlibFaceBackbone
+from adacm.models.backbone import Backbone
+from adacm.models.dlib.convert import dlib_face_state_dict
+from adacm.models.dlib.face import DlibFaceBackbone
 from adacm.models.heads import FERNet
 from adacm.models.resnet import ResNet18Backbone
+from adacm.models.weights import load_state_file, simclr_weights_path
 from adacm.models.wrn import WRN28_2
 from adacm.paths import cache_dir, sha256_file
 
-BACKBONES = {"resnet18": ResNet18Backbone, "dlib_face": DlibFaceBackbone, "wrn28_2": WRN28_2}
-
-
-def load_state_file(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from a file; accepts {'state_dict': …} wrappers as saved by common trainers."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for corrupt files
-        raise UserError(f"cannot read pretrained weights {path} ({type(exc).__name__}): is it a torch state dict?") from exc
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise UserError(f"{path} holds a {type(state).__name__}, not a state dict")
-    return state
+BACKBONES: dict[str, type[Backbone]] = {"resnet18": ResNet18Backbone, "dlib_face": DlibFaceBackbone, "wrn28_2": WRN28_2}
 
 
 def init_file(model: str, init: str) -> Path | None:
@@ -49,8 +39,6 @@ def init_file(model: str, init: str) -> Path | None:
         raise UserError("the paper protocol starts from ResNet-18 pretrained on MS-Celeb-1M, which is not shipped: "
                         "pass --init PATH/TO/resnet18_msceleb.pth (a torchvision-style state dict)")
     if init == "simclr":
-        from adacm.pretrain import simclr_weights_path
-
         path = simclr_weights_path(model)
         if not path.is_file():
             raise UserError(f"no SimCLR backbone at {path}: build it with `adacm pretrain --model {model}`")
@@ -65,8 +53,6 @@ def init_state(model: str, init: str) -> tuple[dict[str, torch.Tensor], str, str
     """(state dict, sha256, source) of an init name; None for scratch."""
     path = init_file(model, init)
     if init == "face":
-        from adacm.backbones import dlib_face_state_dict
-
         state, digest = dlib_face_state_dict(cache_dir())
         return state, digest, "dlib face-recognition ResNet v1"
     if path is None:
@@ -74,7 +60,7 @@ def init_state(model: str, init: str) -> tuple[dict[str, torch.Tensor], str, str
     return load_state_file(path), sha256_file(path), str(path)
 
 
-def backbone_class(name: str) -> type[torch.nn.Module]:
+def backbone_class(name: str) -> type[Backbone]:
     if name not in BACKBONES:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(sorted(BACKBONES))}")
     return BACKBONES[name]
@@ -84,7 +70,7 @@ def backbone_options(name: str, bn_momentum: float | None) -> dict[str, float]:
     """The constructor options of backbone ``name`` (a batch-norm momentum only where it takes one)."""
     if bn_momentum is None:
         return {}
-    if not hasattr(backbone_class(name), "bn_momentum"):
+    if not backbone_class(name).takes_bn_momentum:
         raise UserError(f"{name} takes no batch-norm momentum (only wrn28_2 does): drop bn_momentum")
     return {"bn_momentum": bn_momentum}
 
@@ -92,7 +78,7 @@ def backbone_options(name: str, bn_momentum: float | None) -> dict[str, float]:
 def check_model(name: str, image_size: int, bn_momentum: float | None = None) -> None:
     """Fail before training on a model name, an input size or an option that cannot work."""
     backbone_options(name, bn_momentum)
-    smallest = getattr(backbone_class(name), "min_input_size", 1)
+    smallest = backbone_class(name).min_input_size
     if image_size < smallest:
         raise UserError(f"{name} needs inputs of at least {smallest} px, not {image_size}: "
                         f"pass --image-size {smallest} or more")
@@ -122,6 +108,6 @@ def build_model(name: str, num_classes: int, init: str = "scratch", dropout: flo
         if missing or unexpected:
             raise UserError(f"{source} does not fit {name}: {len(missing)} missing keys (e.g. {missing[:3]}), "
                             f"{len(unexpected)} unexpected (e.g. {unexpected[:3]}); give a {name} state dict")
-    if calibration is not None and hasattr(backbone, "calibrate"):
+    if calibration is not None:
         backbone.calibrate(calibration)
     return FERNet(backbone, backbone.feature_dim, num_classes, dropout), digest

@@ -12,11 +12,13 @@ import torch
 import torchvision
 from torch import nn
 
+from adacm.models.backbone import Backbone
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class ResNet18Backbone(nn.Module):
+class ResNet18Backbone(Backbone):
     """ResNet-18 up to global average pooling; input RGB in [0,1], normalised inside."""
 
     feature_dim = 512

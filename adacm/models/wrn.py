@@ -15,9 +15,9 @@ usual 10-class linear head, the "1.5M" of the MixMatch / FixMatch papers).
 
 Input: float RGB in [0, 1], normalised inside with ImageNet's statistics like the suite's
 other backbones. Batch-norm momentum 0.001 is the reference's, tuned for 2^20-step runs; after
-the `cpu` protocol's 1,600 steps the running statistics still lag far behind the weights and
-the evaluation-mode model tests below chance, so that protocol passes ``bn_momentum=0.01``
-(``protocols.py``, measured there).
+the `cpu` protocol's 1,600 steps the running statistics still lag far behind the weights, so
+that protocol passes ``bn_momentum=0.01`` (``protocols.py``; the comparison:
+docs/protocols.md; see docs/findings.md).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from adacm.models.backbone import Backbone
 from adacm.models.resnet import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -48,11 +49,12 @@ class WideBlock(nn.Module):
         return out + (x if self.shortcut is None else self.shortcut(x))
 
 
-class WRN28_2(nn.Module):
+class WRN28_2(Backbone):
     """WRN-28-2 up to global average pooling; input RGB in [0,1], normalised inside."""
 
     feature_dim = 128
     bn_momentum = 0.001  # the reference's default (TensorFlow decay 0.999)
+    takes_bn_momentum = True
 
     def __init__(self, depth: int = 28, widen: int = 2, bn_momentum: float = bn_momentum, slope: float = 0.1) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""The backbone pilot (issues 3 and 9): which start the `cpu` protocol's runs fine-tune from.
+"""The backbone pilot: which start the `cpu` protocol's runs fine-tune from.
 
 A *variant* is MODEL:INIT[:IMAGE_SIZE[:HEAD_LR_MULT]], e.g. ``dlib_face:face:112:10`` (the
 classifier's learning rate ÷ the rest's; 1 by default). The pilot runs Baseline, FixMatch and
@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adacm.config import RunConfig
 from adacm.errors import UserError
-from adacm.plots import curves_by_variant
-from adacm.protocols import get_protocol
-from adacm.results import load_results
-from adacm.tables import PILOT_METHODS, matches, variant_name
+from adacm.report.plots import curves_by_variant
+from adacm.report.tables import PILOT_METHODS, matches, variant_name
+from adacm.run.config import RunConfig
+from adacm.run.protocols import get_protocol
+from adacm.run.store import load_results
 
 VARIANTS = ["resnet18:scratch:48", "resnet18:scratch:48:10", "resnet18:simclr:48", "resnet18:simclr:48:10",
             "dlib_face:face:112", "dlib_face:face:112:10"]

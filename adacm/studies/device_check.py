@@ -1,6 +1,6 @@
 """The device check: what a session lent a GPU runs first (``make device-check``, under 8 min).
 
-1. the benchmark on CUDA at 224 px (``adacm.bench``): the suite's trainer, the official loop and
+1. the benchmark on CUDA at 224 px (``adacm.studies.bench``): the suite's trainer, the official loop and
    the plain ResNet-18 ceiling, images/s, the suite with its data pipeline on; the loader's
    augmentation images/s against its workers (``experiments/augment_scaling.py``);
 2. a short `paper`-protocol grid (Baseline and Ada-CM, one seed) on a synthetic RAF-DB tree
@@ -27,17 +27,16 @@ from typing import Any
 import torch
 import torchvision
 
-from adacm import bench
-from adacm.cli import run_cli
-from adacm.config import RunConfig
 from adacm.data.datasets import load_dataset
 from adacm.data.synthetic import write_ckplus_subset, write_rafdb_tree
-from adacm.errors import UserError
-from adacm.machine import machine, machine_kind
+from adacm.errors import UserError, run_cli
 from adacm.models.resnet import msceleb_layout
 from adacm.paths import REPO_ROOT, data_dir
-from adacm.results import load_results
-from adacm.train import git_commit
+from adacm.run.config import RunConfig
+from adacm.run.machine import machine, machine_kind
+from adacm.run.store import load_results
+from adacm.run.trainer import git_commit
+from adacm.studies import bench
 
 TRAIN_PER_CLASS, TEST_PER_CLASS, LABELS = 60, 20, 70
 EPOCHS, ITERS = 2, 50
@@ -89,7 +88,7 @@ def device_check(out_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m adacm.device_check", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m adacm.studies.device_check", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("results/bench"), help="folder for the record")
     args = parser.parse_args(argv)

@@ -28,8 +28,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from adacm.data.datasets import array, open_npz
 from adacm.data.streams import resize_images
 from adacm.paths import data_dir
-from adacm.predictions import encode
-from adacm.protocols import PAPER_DATASET
+from adacm.run.predictions import encode
+from adacm.run.protocols import PAPER_DATASET
 
 BASIC = (0, 1, 2, 3, 4, 5)  # surprise, fear, disgust, happiness, sadness, anger
 SEVEN = (*BASIC, 6)  # and neutral

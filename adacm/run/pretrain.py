@@ -33,18 +33,18 @@ from sklearn.linear_model import LogisticRegression
 from torch import nn
 from tqdm import tqdm
 
+from adacm.algorithms.losses import info_nce
 from adacm.data.augment import to_tensor
-from adacm.data.datasets import NUM_CLASSES, load_fer2013, load_sfew
+from adacm.data.dataset import NUM_CLASSES
+from adacm.data.datasets import load_fer2013, load_sfew
 from adacm.data.splits import labeled_indices
 from adacm.errors import UserError
-from adacm.losses import info_nce
 from adacm.models import BACKBONES
-from adacm.backbones import save_state
-from adacm.machine import machine
-from adacm.numerics import Numerics, retired_numerics
-from adacm.numerics import choose as choose_numerics
+from adacm.models.weights import save_state, simclr_weights_path
 from adacm.paths import REPO_ROOT, atomic_write_bytes, cache_dir
-
+from adacm.run.machine import machine
+from adacm.run.numerics import Numerics, retired_numerics
+from adacm.run.numerics import choose as choose_numerics
 
 CPU = torch.device("cpu")
 
@@ -59,10 +59,6 @@ class SimCLRConfig:
     jitter: float = 0.4
     probe_every: int = 100
     seed: int = 0
-
-
-def simclr_weights_path(model: str) -> Path:
-    return cache_dir() / f"simclr_{model}.pt"
 
 
 def simclr_views(x: np.ndarray, rng: np.random.Generator, cfg: SimCLRConfig) -> torch.Tensor:

@@ -19,7 +19,7 @@ ADDED_LATER: dict[str, Any] = {"head_lr_mult": 1.0, "bn_momentum": None, "augmen
 #: generator per image (adacm.data.loader: the same batches with any number of loader workers)
 AUGMENT_SEEDINGS = ("stream", "sample")
 #: numerics fields that configs once had, at the values every stored run had. Numerics are how a
-#: run is computed (``adacm.numerics``, recorded in each result), not what it is, so they left the
+#: run is computed (``adacm.run.numerics``, recorded in each result), not what it is, so they left the
 #: config; they stay in the key's preimage at these values so that every stored key stays valid.
 RETIRED: dict[str, Any] = {"amp_bf16": True, "channels_last": True}
 

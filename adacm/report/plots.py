@@ -12,8 +12,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from adacm.data.dataset import CLASSES
+from adacm.report.paper import METHOD_LABELS
+from adacm.report.tables import aggregate, paper_value
+
 if TYPE_CHECKING:
-    from adacm.sweeps import SweepPoint
+    from adacm.report.sweeps import SweepPoint
 
 PANELS = (("test_acc", "EMA test accuracy (%)"), ("mask_rate", "mask rate (subset I share)"),
           ("pl_acc_masked", "pseudo-label accuracy on subset I"))
@@ -107,8 +111,6 @@ def sweep_figure(points: dict[str, list[SweepPoint]], defaults: dict[str, float]
 def tsne_figure(runs_by_method: dict[str, list[dict[str, Any]]], path: Path, title: str) -> Path:
     """Fig. 4: one panel per method with the first seed's stored 2-D t-SNE of CK+ features, coloured
     by expression; each title gives silhouette and subject-disjoint 5-NN accuracy, mean ± std over seeds."""
-    from adacm.data.datasets import CLASSES
-
     methods = [m for m, runs in runs_by_method.items() if runs]
     fig, axes = plt.subplots(1, max(1, len(methods)), figsize=(4 * max(1, len(methods)), 4.2), squeeze=False)
     colours = plt.cm.tab10(np.arange(len(CLASSES)))
@@ -133,9 +135,6 @@ def table_chart(results: list[dict[str, Any]], table: int, layout: Any, metric: 
     """A paper table as bars: one panel per column with stored runs (every column if none has),
     per method this suite's mean ± std over seeds (filled) beside the paper's reported mean ± std
     (hatched); a method with no stored run has no bar."""
-    from adacm.paper import METHOD_LABELS
-    from adacm.tables import aggregate, paper_value
-
     agg = aggregate(results, metric, group=("method", layout.by, "n_labels"))
     stored = [(v, n) for v, n in layout.columns if any((m, v, n) in agg for m in layout.methods)]
     columns = stored or layout.columns

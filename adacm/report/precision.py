@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from adacm.config import RunConfig
 from adacm.errors import UserError
-from adacm.numerics import result_numerics
-from adacm.protocols import get_protocol
-from adacm.results import load_results
-from adacm.stats import paired_test
+from adacm.report.stats import paired_test
+from adacm.run.config import RunConfig
+from adacm.run.numerics import result_numerics
+from adacm.run.protocols import get_protocol
+from adacm.run.store import load_results
 
 METHODS = ("supervised", "adacm")
 SEEDS = (0, 1, 2, 3, 4)

@@ -5,7 +5,7 @@
             the official code (bf16 with ``--precision bf16``, recorded); augmentation seeded per
             image, so that loader workers keep a GPU fed without changing the batches; a GPU job.
 ``cpu``    — what runs on 2 CPU cores, ≤ ~4 min per Ada-CM run; every deviation is listed in
-            the README ("Protocols", "Pilot"): FER2013 stands in for RAF-DB; a ResNet-18
+            docs/protocols.md and docs/pilot.md: FER2013 stands in for RAF-DB; a ResNet-18
             pretrained label-free by SimCLR on the training faces (``adacm pretrain``, 5,040
             steps; chosen by the pilot over dlib's face-recognition ResNet and a scratch
             ResNet-18) on the 48 px grey faces, the classifier's lr ×10; 10 epochs × 160
@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from adacm.config import RunConfig
 from adacm.errors import UserError
+from adacm.run.config import RunConfig
 
 #: the dataset each stand-in replaces in the paper's tables
 PAPER_DATASET = {"fer2013": "rafdb", "fer2013_ci": "rafdb", "sfew": "sfew", "rafdb": "rafdb", "affectnet": "affectnet"}
@@ -49,7 +49,7 @@ class Protocol:
     extra: dict[str, Any] = field(default_factory=dict)
     model_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # fields set for one backbone only
     table_seeds: dict[int, tuple[int, ...]] = field(default_factory=dict)  # a paper table's seeds, where not `seeds`
-    precision: str = "auto"  # numerics when none is asked for (adacm.numerics): auto = the faster here
+    precision: str = "auto"  # numerics when none is asked for (adacm.run.numerics): auto = the faster here
 
     def seeds_for(self, table: int | None) -> tuple[int, ...]:
         return self.table_seeds.get(table, self.seeds) if table is not None else self.seeds
@@ -94,7 +94,7 @@ def ema_decay_for(iters_per_epoch: int, horizon_epochs: float = EMA_HORIZON_EPOC
 #: the `cpu` schedule's iterations per epoch, and the `long` regime's (4×: 6,400 steps in all)
 CPU_ITERS, LONG_ITERS = 160, 640
 #: named variants (``--variant``), each a regime of the claims (``adacm claims --regimes``): the
-#: backbones the pilot compared (README, "Pilot"; ``simclr`` is the default chosen there) and the
+#: backbones the pilot compared (docs/pilot.md; ``simclr`` is the default chosen there) and the
 #: default backbone on a 4× longer schedule, its EMA decay rescaled by ``ema_decay_for``
 CPU_VARIANTS: dict[str, dict[str, Any]] = {
     "face": {"model": "dlib_face", "init": "face", "image_size": 112},
@@ -104,18 +104,18 @@ CPU_VARIANTS: dict[str, dict[str, Any]] = {
              "ema_decay": ema_decay_for(LONG_ITERS)},
 }
 CPU_DEFAULT = "simclr"
-#: SimCLR steps of the default's weights (83 min here), where the probe curve had flattened to about
-#: +1 point per 1,000 steps (README, "Pilot"; results/pretrain/simclr_resnet18.json)
+#: SimCLR steps of the default's weights, chosen where the linear probe's curve had flattened (the
+#: probe curve: results/pretrain/simclr_resnet18_*.json; docs/pilot.md)
 CPU_SIMCLR_STEPS = 5040
-#: see the README ("Pilot"): the classifier's learning rate relative to the rest under `cpu`
+#: see docs/pilot.md: the classifier's learning rate relative to the rest under `cpu`
 CPU_HEAD_LR_MULT = 10.0
 #: Table 2's claim cells under `cpu` (Baseline, FixMatch, Ada-CM × 100, 400, 4,000 labels): 10 seeds,
 #: fixed before the runs (docs/verdicts.md): 3 seeds cannot decide a 1-2 point claim
 CPU_TABLE2_SEEDS = tuple(range(10))
 #: WRN-28-2's batch-norm momentum under `cpu`: the reference's 0.001 (TensorFlow decay 0.999, for
-#: 2^20 steps) scaled by the 10× shorter schedule. Measured (Baseline, 4,000 labels, seed 0, EMA
-#: model's test accuracy after 10 epochs): 0.001 12.0% (its running statistics still mostly
-#: those of the first epochs: below chance), 0.01 38.3%, 0.1 38.1%.
+#: 2^20 steps) scaled by the 10× shorter schedule; with 0.001 the running statistics after 1,600
+#: steps are still mostly those of the first epochs, so the evaluation-mode model lags the
+#: weights (the comparison: docs/protocols.md; see docs/findings.md).
 CPU_WRN_BN_MOMENTUM = 0.01
 
 PROTOCOLS: dict[str, Protocol] = {

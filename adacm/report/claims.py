@@ -35,18 +35,32 @@ from typing import Any
 
 import numpy as np
 
-from adacm import paper
 from adacm.data.datasets import load_dataset
 from adacm.errors import UserError
-from adacm.machine import machine_kind
-from adacm.numerics import result_numerics
-from adacm.paper import Cell
-from adacm.predictions import test_predictions
-from adacm.pretrain import build_of
-from adacm.protocols import PAPER_DATASET, get_protocol
-from adacm.results import check_results_dir, load_results
-from adacm.stats import ALPHA, PairedTest, bootstrap_ci, holm, paired_test, pooled_sd, seeds_needed
-from adacm.tables import TABLE_BACKBONES, Aggregate, default_backbone, matches, metric_value
+from adacm.report import paper
+from adacm.report.paper import Cell
+from adacm.report.paper_tables import PAPER_TABLES
+from adacm.report.stats import (
+    ALPHA,
+    PairedTest,
+    bootstrap_ci,
+    holm,
+    paired_test,
+    pooled_sd,
+    seeds_needed,
+)
+from adacm.report.tables import (
+    Aggregate,
+    default_backbone,
+    matches,
+    metric_value,
+)
+from adacm.run.machine import machine_kind
+from adacm.run.numerics import result_numerics
+from adacm.run.predictions import test_predictions
+from adacm.run.pretrain import build_of
+from adacm.run.protocols import PAPER_DATASET, get_protocol
+from adacm.run.store import check_results_dir, load_results
 
 PAPER_SEEDS = 5
 
@@ -71,8 +85,8 @@ class Claim:
     @property
     def override(self) -> dict[str, Any]:
         """The table's backbone as overrides of a protocol's default ({}: the default)."""
-        (override,) = TABLE_BACKBONES[self.table]
-        return override
+        (override,) = PAPER_TABLES[self.table].backbones.values()
+        return dict(override)
 
     @property
     def name(self) -> str:
@@ -91,24 +105,16 @@ class Claim:
         return a.mean - b.mean if a and b else None
 
 
-TABLE2_CLAIMS = [
-    Claim(better, worse, "fer2013", n, 2)
-    for n in (100, 400, 4000)
-    for better, worse in (("fixmatch", "supervised"), ("adacm", "supervised"), ("adacm", "fixmatch"))
-]
-#: Table 1: Ada-CM (Lu + Lc, adaptive margin) above every other row, in both of its settings
-TABLE1_CLAIMS = [
-    Claim("adacm", worse, dataset, n, 1)
-    for dataset, n in (("fer2013", 100), ("sfew", 400))
-    for worse in ("supervised", "fixmatch@0.5", "fixmatch@0.8", "fixmatch", "flexmatch", "adacm_lu", "adacm_lc")
-]
+def table_claims(number: int) -> list[Claim]:
+    """The comparisons paper Table ``number`` claims (``PAPER_TABLES``), named in the `cpu`
+    protocol's datasets (its stand-ins), which every protocol's runs are evaluated in."""
+    cpu = get_protocol("cpu")
+    return [Claim(better, worse, *cpu.setting(d, n), number) for better, worse, d, n in PAPER_TABLES[number].claimed]
 
-#: Table 3: Ada-CM above every other SS-DFER row, WRN-28-2 from scratch
-TABLE3_CLAIMS = [
-    Claim("adacm", worse, "fer2013", n, 3)
-    for n in (400, 1000, 4000)
-    for worse in ("supervised", "meanteacher", "mixmatch", "marginmix")
-]
+
+#: Table 2: FixMatch and Ada-CM above the Baseline, Ada-CM above FixMatch; Table 1: Ada-CM (Lu + Lc,
+#: adaptive margin) above every other row; Table 3: Ada-CM above every other SS-DFER row, WRN-28-2
+TABLE_CLAIMS = {number: table_claims(number) for number in (1, 2, 3)}
 
 
 def once(claims: list[Claim]) -> list[Claim]:
@@ -120,7 +126,7 @@ def once(claims: list[Claim]) -> list[Claim]:
     return list(unique.values())
 
 
-CLAIMS = once(TABLE2_CLAIMS + TABLE1_CLAIMS + TABLE3_CLAIMS)
+CLAIMS = once(TABLE_CLAIMS[2] + TABLE_CLAIMS[1] + TABLE_CLAIMS[3])
 
 
 
@@ -317,7 +323,7 @@ def regime_verdicts(results: list[dict[str, Any]], protocol: str) -> dict[str, l
     regime is its own family for Holm: a regime's verdicts read as they would if it were the protocol."""
     out = {}
     for regime in get_protocol(protocol).variants:
-        verdicts = evaluate(results, protocol, TABLE2_CLAIMS, regime=regime)
+        verdicts = evaluate(results, protocol, TABLE_CLAIMS[2], regime=regime)
         if verdicts:
             out[regime] = verdicts
     return out
@@ -332,7 +338,7 @@ def regime_matrix(by_regime: dict[str, list[Verdict]]) -> str:
     """Claim × regime: verdict, paired difference with its t-interval, and n, per cell."""
     regimes = list(by_regime)
     lines = ["| claim | paper's gap | " + " | ".join(f"`{r}`" for r in regimes) + " |", "|" + "---|" * (len(regimes) + 2)]
-    for claim in TABLE2_CLAIMS:
+    for claim in TABLE_CLAIMS[2]:
         cells = []
         for regime in regimes:
             v = next((v for v in by_regime[regime] if v.claim == claim), None)
@@ -355,7 +361,7 @@ def operating_points(results: list[dict[str, Any]], protocol: str) -> str:
     lines = ["| regime | labels | Ada-CM test acc | Ada-CM mask rate | Ada-CM pseudo-label acc | FixMatch test acc | "
              "FixMatch mask rate | FixMatch pseudo-label acc | paper's Ada-CM (RAF-DB) |", "|" + "---|" * 9]
     for regime in get_protocol(protocol).variants:
-        for n in sorted({c.n_labels for c in TABLE2_CLAIMS}):
+        for n in sorted({c.n_labels for c in TABLE_CLAIMS[2]}):
             where = {**default_backbone(protocol, **get_protocol(protocol).variant(regime)), "dataset": "fer2013",
                      "n_labels": n}
             cells = []

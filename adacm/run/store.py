@@ -11,9 +11,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from adacm.config import RunConfig
 from adacm.errors import UserError
 from adacm.paths import atomic_write_bytes
+from adacm.run.config import RunConfig
+
+#: the summary metrics a stored result holds, and what each measures
+METRICS = {
+    "test_acc_last": "test accuracy at the last epoch",
+    "test_acc_best_val": "test accuracy at the best-validation epoch",
+    "test_acc_best_test_oracle": "best test accuracy over epochs (the paper's practice: selected on the test set)",
+    "ckplus_acc": "CK+ accuracy of the final EMA model (six basic expressions), trained on the RAF-DB stand-in",
+    "ckplus_silhouette": "silhouette score (cosine) of the final model's CK+ features",
+    "ckplus_knn_acc": "subject-disjoint 5-NN accuracy of the final model's CK+ features",
+}
 
 
 def result_path(results_dir: Path, experiment: str, cfg: RunConfig) -> Path:

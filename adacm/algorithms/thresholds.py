@@ -21,6 +21,13 @@ class Threshold:
         """The current threshold of each class (length ``num_classes``)."""
         raise NotImplementedError
 
+    def set_unlabeled_size(self, n: int) -> None:
+        """The size of the run's unlabeled pool (the range of ``Batch.u_index``), before training."""
+
+    def observe(self, probs: torch.Tensor, index: torch.Tensor | None) -> None:
+        """Every batch's weak-view probabilities of unlabeled images ``index`` (None where the batch does
+        not carry it), after the mask was taken; by default nothing."""
+
     def mask(self, probs: torch.Tensor) -> torch.Tensor:
         """True where the max probability reaches the threshold of the predicted class."""
         confidence, predicted = probs.max(dim=1)
@@ -132,8 +139,10 @@ class FlexMatchThreshold(Threshold):
         return self.tau * self.beta / (2.0 - self.beta)
 
     @torch.no_grad()
-    def observe(self, probs: torch.Tensor, index: torch.Tensor) -> None:
+    def observe(self, probs: torch.Tensor, index: torch.Tensor | None) -> None:
         """Record the confident predictions of unlabeled images ``index`` and update β."""
+        if index is None:
+            raise ValueError(f"{type(self).__name__} keeps per-image state: the batch must carry u_index")
         if self.selected is None:
             raise RuntimeError("FlexMatch needs the unlabeled pool size: call Algorithm.set_unlabeled_size(n) "
                                "before training")

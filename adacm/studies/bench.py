@@ -1,4 +1,4 @@
-"""Training throughput of one Ada-CM iteration (GitHub issue 5), in images per second.
+"""Training throughput of one Ada-CM iteration, in images per second.
 
 Three measurements on the same hardware in one run, each at every ``--sizes`` side, each a
 ResNet-18 step over batch 16 labeled + 16 unlabeled images, i.e. 16 + 3×16 = 64 images through
@@ -6,7 +6,7 @@ forward and backward (the labeled batch, two weak and one strong view of each un
 
 1. ``suite``    — this suite's ``Trainer.train_epoch`` exactly as the ``cpu`` protocol runs it
    (FER2013, 400 labels, scratch init): augmentation and batching included, the numerics the
-   trainer chooses on this machine (``adacm.numerics``), one joint forward, Adam, EMA. The trainer gets a class-balanced 2,000-image
+   trainer chooses on this machine (``adacm.run.numerics``), one joint forward, Adam, EMA. The trainer gets a class-balanced 2,000-image
    subset of FER2013's training set: the size of the unlabeled pool does not change the cost of
    an iteration, and it keeps the one-off 224 px resize small.
 2. ``official`` — the per-iteration structure of the official code (hangyu94/Ada-CM ``main.py``),
@@ -19,7 +19,7 @@ forward and backward (the labeled batch, two weak and one strong view of each un
    Adam step over the 64 pre-made images, in the fastest of fp32/bf16 × contiguous/channels_last
    on this machine (each is measured and recorded).
 
-The issue's goal at 48 px: suite/official ≥ 2.0 and suite/ceiling ≥ 0.8. Run it on an idle
+The goal at 48 px: suite/official ≥ 2.0 and suite/ceiling ≥ 0.8. Run it on an idle
 machine: the numbers are only comparable when nothing else competes for the cores.
 ``--profile`` also splits one epoch of the suite's trainer (the protocol's 160 iterations, then
 the EMA model's evaluation and the checkpoint) into parts, timed by wrappers put around the
@@ -50,20 +50,20 @@ import torchvision
 from tqdm import tqdm
 
 from adacm.algorithms import build_algorithm
-from adacm.cli import run_cli
-from adacm.config import RunConfig
-from adacm.data.datasets import NUM_CLASSES, Dataset, Part, load_dataset
-from adacm.errors import UserError
-from adacm.losses import info_nce
+from adacm.algorithms.losses import info_nce
+from adacm.data.dataset import NUM_CLASSES, Dataset, Part
+from adacm.data.datasets import load_dataset
+from adacm.errors import UserError, run_cli
 from adacm.models import build_model
-from adacm.machine import cpu_model, machine, machine_kind
-from adacm.numerics import PRECISIONS, Numerics
-from adacm.protocols import get_protocol
-from adacm.train import Trainer, device_description, git_commit, pick_device
+from adacm.run.config import RunConfig
+from adacm.run.machine import cpu_model, machine, machine_kind
+from adacm.run.numerics import PRECISIONS, Numerics
+from adacm.run.protocols import get_protocol
+from adacm.run.trainer import Trainer, device_description, git_commit, pick_device
 
 TRAIN_IMAGES = 2000
 EVAL_IMAGES = 64  # throughput runs never evaluate: keep the evaluation sets (resized at 224 px) tiny
-GOAL_48 = {"suite/official": 2.0, "suite/ceiling": 0.8}  # issue 5
+GOAL_48 = {"suite/official": 2.0, "suite/ceiling": 0.8}  # the throughput goal at 48 px (module docstring)
 OFFICIAL_EMA_DECAY = 0.999  # main.py's default
 OFFICIAL_THRESHOLD = 0.8  # main.py's initial per-class threshold
 
@@ -369,7 +369,7 @@ def run_bench(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m adacm.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m adacm.studies.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", type=int, default=[48, 224], help="image sides in px (default: 48 224)")
     parser.add_argument("--iters", type=int, default=20, help="timed iterations per measurement (default: 20)")

@@ -33,7 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from adacm.models.dlib_dat import LayerRecord
+from adacm.models.backbone import Backbone
+from adacm.models.dlib.dat import LayerRecord
 
 # input_rgb_image_sized's per-channel means stored in the .dat (red, green, blue), on 0..255.
 DLIB_RGB_MEAN = (122.782, 117.001, 104.298)
@@ -149,7 +150,7 @@ class DlibFaceResNet(nn.Module):
         return self.fc(self.forward(x))
 
     def load_pretrained_state(self, state: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
-        """Load a state dict made by ``adacm.backbones.dlib_face_state_dict`` (the registry's backbone interface).
+        """Load a state dict made by ``adacm.models.dlib.convert.dlib_face_state_dict`` (the registry's backbone interface).
 
         Returns (missing, unexpected) key lists so the caller can report a mismatch clearly.
         """
@@ -236,13 +237,12 @@ def load_dlib_weights(model: DlibFaceResNet, records: Sequence[LayerRecord]) -> 
             target.copy_(value)
 
 
-class DlibFaceBackbone(nn.Module):
+class DlibFaceBackbone(Backbone):
     """dlib's face ResNet made fine-tunable, as the suite's ``dlib_face`` backbone.
 
-    Two things stop the released network from fine-tuning (measured in issue 9: training loss
-    stuck near ln 7): batch-norm is folded into fixed affines, and its pooled features are
-    nearly collinear across faces (mean cosine 0.89), so the head's L2-normalised feature
-    hardly differs between faces. ``calibrate`` therefore (1) turns every affine back into a
+    Two things stop the released network from fine-tuning: batch-norm is folded into fixed
+    affines, and its pooled features are nearly collinear across faces, so the head's
+    L2-normalised feature hardly differs between faces. ``calibrate`` therefore (1) turns every affine back into a
     batch-norm whose running statistics are measured on training faces and whose scale/shift
     are set so that the eval-mode function is unchanged, and (2) standardises the pooled
     feature with a batch-norm (``feature_norm``) initialised from the same faces.

@@ -9,7 +9,7 @@ validation epoch (model selection without test labels), and at the best test epo
 paper's practice — selection on the test set — kept only for comparison and labelled so).
 Every epoch ends with an atomic checkpoint, so a killed run resumes where it stopped and
 ends with the same metrics as an uninterrupted run. Started by torchrun, the same trainer runs
-data-parallel; ``adacm.distributed`` holds what differs (``self.dist``).
+data-parallel; ``adacm.run.distributed`` holds what differs (``self.dist``).
 """
 
 from __future__ import annotations
@@ -31,23 +31,24 @@ import torch
 from tqdm import tqdm
 
 from adacm.algorithms import Algorithm, Batch, build_algorithm
-from adacm.config import RunConfig
-from adacm.crossdata import ckplus_report, load_ckplus, trained_on_rafdb
 from adacm.data.augment import to_tensor
-from adacm.data.datasets import NUM_CLASSES, Dataset, load_dataset
+from adacm.data.dataset import NUM_CLASSES, Dataset
+from adacm.data.datasets import load_dataset
 from adacm.data.loader import Augmenter, StepPlan
 from adacm.data.splits import labeled_indices, split_hash
 from adacm.data.streams import IndexStream, resize_images
-from adacm.distributed import Distributed
-from adacm.ema import EMA
 from adacm.errors import UserError
-from adacm.machine import cpu_model, machine
 from adacm.models import build_model
-from adacm.numerics import Numerics
-from adacm.predictions import encode_probs
-from adacm.numerics import choose as choose_numerics
+from adacm.models.ema import EMA
 from adacm.paths import REPO_ROOT, cache_dir
-from adacm.protocols import default_precision
+from adacm.run.config import RunConfig
+from adacm.run.crossdata import ckplus_report, load_ckplus, trained_on_rafdb
+from adacm.run.distributed import Distributed
+from adacm.run.machine import cpu_model, machine
+from adacm.run.numerics import Numerics
+from adacm.run.numerics import choose as choose_numerics
+from adacm.run.predictions import encode_probs
+from adacm.run.protocols import default_precision
 
 
 def free_cores(device: torch.device) -> int:
@@ -129,7 +130,7 @@ def confusion(probs: torch.Tensor, y: np.ndarray, num_classes: int = NUM_CLASSES
 
 
 class Trainer:
-    """Trains one run and returns its result record (see ``adacm.results``)."""
+    """Trains one run and returns its result record (see ``adacm.run.store``)."""
 
     def __init__(self, cfg: RunConfig, data: Dataset | None = None, checkpoint_dir: Path | None = None,
                  progress: bool = True, precision: str | Numerics | None = None, workers: int | None = None) -> None:
@@ -138,8 +139,9 @@ class Trainer:
         self.dist = Distributed.from_env()  # a single process unless started by torchrun
         self.dist.check_batch_sizes(cfg)
         self.device = pick_device()
-        self.numerics = choose_numerics(self.device, cfg.model, cfg.image_size, precision,
-                                        default_precision(cfg.protocol))
+        # rank 0 probes and every rank takes its choice: DDP needs the same memory format everywhere
+        self.numerics = self.dist.on_main(lambda: choose_numerics(self.device, cfg.model, cfg.image_size, precision,
+                                                                  default_precision(cfg.protocol)))
         self.workers = free_cores(self.device) if workers is None else workers  # used by per-image seeding only
         self.data = prepare_data(cfg, data)
         self.algorithm: Algorithm = build_algorithm(cfg.method, NUM_CLASSES, cfg.joint_forward, cfg.method_overrides)
@@ -351,7 +353,7 @@ class Trainer:
                                           "cross_dataset": self.cross_dataset()})
 
     def predictions(self) -> dict[str, Any]:
-        """Per-image predictions of the final EMA model on the test set (``adacm.predictions``)."""
+        """Per-image predictions of the final EMA model on the test set (``adacm.run.predictions``)."""
         probs = self.final_test_probs
         if probs is None:  # resumed from the last epoch's checkpoint: evaluate once more
             probs = predict(self.ema.model, self.data.test[0], self.numerics, self.device)[0]

@@ -24,20 +24,21 @@ from typing import Any
 import torch
 
 from adacm.algorithms import build_algorithm
-from adacm.cli import run_cli
-from adacm.config import RunConfig
-from adacm.data.datasets import NUM_CLASSES, load_dataset
+from adacm.data.dataset import NUM_CLASSES
+from adacm.data.datasets import load_dataset
 from adacm.data.splits import labeled_indices
 from adacm.errors import UserError
 from adacm.models import check_init, check_model, init_file
-from adacm.numerics import CHOICES
+from adacm.models.weights import simclr_weights_path
 from adacm.paths import sha256_file
-from adacm.pretrain import SimCLRConfig, build_of, pretrain, simclr_weights_path
-from adacm.pretrain import estimate_minutes as estimate_pretrain_minutes
-from adacm.protocols import CPU_SIMCLR_STEPS, PROTOCOLS, get_protocol
-from adacm.results import check_results_dir, find_result, save_result
-from adacm.tables import METRICS, markdown_table
-from adacm.train import Trainer
+from adacm.run.config import RunConfig
+from adacm.run.distributed import Distributed
+from adacm.run.numerics import CHOICES
+from adacm.run.pretrain import SimCLRConfig, build_of, pretrain
+from adacm.run.pretrain import estimate_minutes as estimate_pretrain_minutes
+from adacm.run.protocols import CPU_SIMCLR_STEPS, PROTOCOLS, get_protocol
+from adacm.run.store import METRICS, check_results_dir, find_result, save_result
+from adacm.run.trainer import Trainer
 
 
 def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
@@ -227,22 +228,33 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
 def train_one(cfg: RunConfig, results_dir: Path, experiment: str, precision: str | None,
               progress: bool = True, concurrent_runs: int = 1, workers: int | None = None) -> dict[str, Any] | None:
     """Train one run and store it; None if another process holds it. Under its lock the store is
-    read again: a process that planned the grid earlier must not train a run finished since."""
+    read again: a process that planned the grid earlier must not train a run finished since. Under
+    torchrun every rank calls this: rank 0 holds the lock, reads and writes the store, and tells the
+    others what it decided."""
     trainer = Trainer(cfg, progress=progress, precision=precision, workers=workers)
-    with run_lock(trainer.checkpoint_path.parent) as acquired:
-        if not acquired:
-            print(f"  {cfg.run_name()} → being trained by another process; skipped", file=sys.stderr, flush=True)
+    ctx = trainer.dist
+    lock = run_lock(trainer.checkpoint_path.parent) if ctx.is_main else contextlib.nullcontext(True)
+    with lock as acquired:
+        if not ctx.from_main(acquired):
+            say(ctx, f"  {cfg.run_name()} → being trained by another process; skipped")
             return None
-        stored = find_result(results_dir, cfg)
+        stored = ctx.on_main(lambda: find_result(results_dir, cfg))
         if stored and made_from_recorded_weights(stored, cfg):
             return stored
         result = trainer.fit()
+        if not ctx.is_main:
+            return result
         result["machine"]["concurrent_runs"] = concurrent_runs
         path = save_result(results_dir, experiment, result)
         trainer.discard_checkpoint()
-    print(f"  → {path} test {result['summary']['test_acc_last']:.2f}% in {result['wall_time_s'] / 60:.1f} min",
-          file=sys.stderr, flush=True)
+    say(ctx, f"  → {path} test {result['summary']['test_acc_last']:.2f}% in {result['wall_time_s'] / 60:.1f} min")
     return result
+
+
+def say(ctx: Distributed, message: str) -> None:
+    """A progress line on stderr, from rank 0 only."""
+    if ctx.is_main:
+        print(message, file=sys.stderr, flush=True)
 
 
 def train_side_by_side(configs: list[RunConfig], results_dir: Path, experiment: str, precision: str | None,
@@ -347,26 +359,6 @@ def check_configs(configs: list[RunConfig], to_train: list[RunConfig], builds: l
             check_init(model, init)
 
 
-def run_table(args: argparse.Namespace, experiment: str, paper_table: int,
-              settings: list[tuple[str, int]] | None = None, **fixed: Any) -> str:
-    """Run (or reuse) a script's grid and return its markdown table beside the paper's numbers."""
-    configs = grid_from_args(args, settings, paper_table, **fixed)
-    if not configs:
-        raise UserError("the grid is empty: check --dataset/--labels/--seeds")
-    plan = plan_grid(configs, args.results_dir, args.rerun, args.shard)
-    columns = list(dict.fromkeys((c.dataset, c.n_labels) for c in configs))
-    keys = {c.key() for c in configs}
-
-    def table(results: list[dict[str, Any]]) -> str:
-        body = markdown_table([r for r in results if r["key"] in keys], args.methods, columns, args.metric, paper_table)
-        return f"{METRICS[args.metric]}, protocol `{args.protocol}`, mean ± sample std over seeds\n\n{body}"
-
-    if plan.to_train and not args.dry_run and plan.missing < len(configs):  # what is stored, before hours of training
-        print("stored so far:\n\n" + table([r for r in plan.stored.values() if r]) + "\n", flush=True)
-    return table(run_configs(configs, args.results_dir, experiment, args.rerun, args.dry_run, args.shard,
-                             args.precision, plan, args.jobs, args.workers))
-
-
 @contextlib.contextmanager
 def run_lock(folder: Path) -> Iterator[bool]:
     """An exclusive lock file naming this process; a stale lock (dead process) is taken over."""
@@ -396,12 +388,3 @@ def run_lock(folder: Path) -> Iterator[bool]:
                 folder.rmdir()  # gone once the run's checkpoint was discarded
         return
     yield False
-
-
-def table_main(doc: str, experiment: str, paper_table: int, methods: list[str],
-               settings: list[tuple[str, int]] | None = None, **fixed: Any) -> None:
-    """The whole body of a table script: parse the grid options, run or reuse, print the table."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_grid_args(parser, methods)
-    args = parser.parse_args()
-    run_cli(lambda: print(run_table(args, experiment, paper_table, settings, **fixed)))

@@ -4,7 +4,7 @@
 A swept run is the plain Ada-CM config with one method option set; at the default value the
 option is left unset, so the default point is the stored Ada-CM run itself (trained once).
 Shared by ``experiments/fig3.py`` (trains), ``notebooks/fig3_sweeps`` (draws stored runs) and
-the README's generated block (``adacm report``).
+the generated block in docs/findings.md (``adacm report``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,15 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from adacm.config import RunConfig
-from adacm.tables import Aggregate, matches, metric_value, summarise
+from adacm.report.tables import (
+    Aggregate,
+    default_backbone,
+    matches,
+    metric_value,
+    summarise,
+)
+from adacm.run.config import RunConfig
+from adacm.run.protocols import get_protocol
 
 SWEEPS: dict[str, list[float]] = {"b": [0.85, 0.9, 0.93, 0.95, 0.97, 0.99], "gamma": [1.5, 2.0, math.e, 3.0]}
 DEFAULTS: dict[str, float] = {"b": 0.97, "gamma": math.e}
@@ -66,9 +73,6 @@ def sweep_points(results: list[dict[str, Any]], base: dict[str, Any], metric: st
 def sweep_base(protocol: str) -> dict[str, Any]:
     """The config fields every Fig. 3 run of ``protocol`` shares: its default Ada-CM run at the
     RAF-DB stand-in's 100 labels (Table 1's setting)."""
-    from adacm.protocols import get_protocol
-    from adacm.tables import default_backbone
-
     dataset, n_labels = get_protocol(protocol).setting(*SETTING)
     return {**default_backbone(protocol), "protocol": protocol, "dataset": dataset, "method": "adacm",
             "n_labels": n_labels}

@@ -9,17 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from adacm import paper
-from adacm.protocols import PAPER_DATASET
+from adacm.report import paper
+from adacm.report.paper_tables import PAPER_TABLES
+from adacm.run.config import ADDED_LATER
+from adacm.run.protocols import PAPER_DATASET, get_protocol
 
-METRICS = {
-    "test_acc_last": "test accuracy at the last epoch",
-    "test_acc_best_val": "test accuracy at the best-validation epoch",
-    "test_acc_best_test_oracle": "best test accuracy over epochs (the paper's practice: selected on the test set)",
-    "ckplus_acc": "CK+ accuracy of the final EMA model (six basic expressions), trained on the RAF-DB stand-in",
-    "ckplus_silhouette": "silhouette score (cosine) of the final model's CK+ features",
-    "ckplus_knn_acc": "subject-disjoint 5-NN accuracy of the final model's CK+ features",
-}
 #: the paper's backbone a model of this suite stands in for (Table 4 columns)
 PAPER_BACKBONE = {"resnet18": "resnet18", "dlib_face": "resnet18", "wrn28_2": "wrn28_2"}
 
@@ -109,12 +103,10 @@ class Layout:
 def paper_layout(table: int, protocol: str) -> Layout:
     """Rows and columns of the paper's Table ``table`` in a protocol's terms: its stand-in
     datasets (Tables 1-3) or its backbones (Table 4), and the backbones its runs use."""
-    from adacm.protocols import get_protocol
-
     proto = get_protocol(protocol)
     keys = list(paper.TABLES[table])
-    methods = list(dict.fromkeys(k[0] for k in keys))
-    backbones = tuple(default_backbone(protocol, **b) for b in TABLE_BACKBONES[table])
+    methods = PAPER_TABLES[table].rows
+    backbones = tuple(default_backbone(protocol, **b) for b in PAPER_TABLES[table].backbones.values())
     if table == 4:
         models = {"resnet18": proto.model, "wrn28_2": "wrn28_2"}
         columns = list(dict.fromkeys((models[b], proto.setting("rafdb", n)[1]) for _, b, n in keys))
@@ -127,10 +119,6 @@ def paper_layout(table: int, protocol: str) -> Layout:
     return Layout(methods, columns, "dataset", backbones)
 
 
-#: WRN-28-2 as Tables 3 and 4 train it: from scratch at 32 px, its design size
-WRN = {"model": "wrn28_2", "init": "scratch", "image_size": 32}
-#: the backbones each of the paper's tables trains, as overrides of a protocol's default ({}: the default)
-TABLE_BACKBONES: dict[int, tuple[dict[str, Any], ...]] = {1: ({},), 2: ({},), 3: (WRN,), 4: ({}, WRN)}
 #: the config fields that make a protocol's default run (a run differing in any is a variant or a sweep)
 DEFAULT_FIELDS = ("model", "init", "image_size", "bn_momentum", "epochs", "iters_per_epoch", "batch_labeled",
                   "batch_unlabeled", "lr", "ema_decay", "ema_weight_decay", "joint_forward", "head_lr_mult",
@@ -140,8 +128,6 @@ DEFAULT_FIELDS = ("model", "init", "image_size", "bn_momentum", "epochs", "iters
 def default_backbone(protocol: str, **backbone: Any) -> dict[str, Any]:
     """The config fields of a protocol's default run (its backbone, schedule, no method options);
     ``backbone`` names another backbone (e.g. ``**WRN``), which gets the protocol's settings for it."""
-    from adacm.protocols import get_protocol
-
     proto = get_protocol(protocol)
     base = proto.config(proto.datasets[0], "supervised", 7, 0, **backbone).to_dict()
     return {k: base[k] for k in DEFAULT_FIELDS}
@@ -149,8 +135,6 @@ def default_backbone(protocol: str, **backbone: Any) -> dict[str, Any]:
 
 def matches(result: dict[str, Any], where: dict[str, Any]) -> bool:
     """Whether a stored run has every ``where`` field (fields added later read as their default)."""
-    from adacm.config import ADDED_LATER
-
     return all(result["config"].get(k, ADDED_LATER.get(k)) == v for k, v in where.items())
 
 

@@ -7,10 +7,10 @@ the verdict engine reports pairs that mix them.
 
 On a CPU the fastest of the four combinations is chosen by a short probe of a training step
 (forward, backward, Adam) of the run's backbone at its input size, cached per CPU model, torch
-version and thread count in ``ADACM_CACHE``: bf16 autocast is ~2× faster than fp32 on a CPU
-with native bf16 (AMD EPYC with AVX-512 BF16) and ~2.3× slower on one without (an Intel Xeon
-with AVX-512 only, where oneDNN emulates it). ``--precision`` or ``ADACM_PRECISION`` force a
-precision (the memory format is still probed). On a GPU: fp32, the official code's numerics,
+version and thread count in ``ADACM_CACHE``: bf16 autocast is faster than fp32 on a CPU with
+native bf16 (AVX-512 BF16 or AMX) and slower on one without, where oneDNN emulates it, so no
+one choice suits every CPU (the timings: results/bench/; see docs/findings.md).
+``--precision`` or ``ADACM_PRECISION`` force a precision (the memory format is still probed). On a GPU: fp32, the official code's numerics,
 unless bf16 is asked for.
 """
 
@@ -26,10 +26,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from adacm.config import RETIRED
 from adacm.errors import UserError
-from adacm.machine import cpu_model
+from adacm.models import build_model
 from adacm.paths import atomic_write_bytes, cache_dir
+from adacm.run.config import RETIRED
+from adacm.run.machine import cpu_model
 
 PRECISIONS = ("fp32", "bf16")
 CHOICES = ("auto", *PRECISIONS)
@@ -113,8 +114,6 @@ def probe_timings(model: str, image_size: int, precisions: tuple[str, ...] = PRE
     timings = cached.setdefault(probe_key(model, image_size), {})
     combos = [f"{p}/{layout}" for p in precisions for layout in ("contiguous", "channels_last")]
     if missing := [c for c in combos if c not in timings]:
-        from adacm.models import build_model  # the models import the weights cache, which needs nothing from here
-
         for combo in missing:
             name, layout = combo.split("/")
             timings[combo] = step_seconds(build_model(model, 7)[0], image_size, Numerics(name, layout == "channels_last"))

@@ -1,12 +1,12 @@
-"""Generated README blocks: tables rendered from the stored results, never typed by hand.
+"""Generated blocks of README.md and docs/*.md: tables rendered from the stored results, never typed by hand.
 
-A block in README.md looks like::
+A block looks like::
 
     <!-- generated: {"protocol": "cpu", "methods": [...], "columns": [["fer2013", 100]], ...} -->
     ...table...
     <!-- /generated -->
 
-``adacm report`` re-renders every block from ``results/``; a test checks that the README is
+``adacm report`` re-renders every block from ``results/``; a test checks that every document is
 up to date, so every number in it was produced by the code on the data it names.
 """
 
@@ -17,13 +17,21 @@ import re
 from pathlib import Path
 from typing import Any
 
-from adacm.claims import claims_report, regimes_report
-from adacm.machine import machine_kind
 from adacm.paths import REPO_ROOT
-from adacm.precision import stored_arms, study_report
-from adacm.results import load_results
-from adacm.sweeps import sweep_base, sweep_points, sweep_report
-from adacm.tables import default_backbone, markdown_table, matches, metrics_table, paper_layout, pilot_summary, pilot_table
+from adacm.report.claims import claims_report, regimes_report
+from adacm.report.precision import stored_arms, study_report
+from adacm.report.sweeps import sweep_base, sweep_points, sweep_report
+from adacm.report.tables import (
+    default_backbone,
+    markdown_table,
+    matches,
+    metrics_table,
+    paper_layout,
+    pilot_summary,
+    pilot_table,
+)
+from adacm.run.machine import machine_kind
+from adacm.run.store import load_results
 
 BLOCK = re.compile(r"(<!-- generated: (.+?) -->\n)(.*?)(<!-- /generated -->)", flags=re.S)
 
@@ -37,7 +45,7 @@ def select(spec: dict[str, Any], results_dir: Path, where: dict[str, Any] | str 
 
 
 def bench_table(results_dir: Path) -> str:
-    """Every stored ``python -m adacm.bench`` report: the machine, images/s, the two ratios, and the
+    """Every stored ``python -m adacm.studies.bench`` report: the machine, images/s, the two ratios, and the
     suite's numerics and the other precisions' speeds where measured."""
     lines = ["| date | machine | size | suite (numerics) | official | ceiling (fastest numerics) | suite/official | "
              "suite/ceiling | other measurements |", "|" + "---|" * 9]

@@ -1,4 +1,4 @@
-"""Paired statistics over seeds for the verdict engine (``adacm.claims``).
+"""Paired statistics over seeds for the verdict engine (``adacm.report.claims``).
 
 A claim "A beats B" is judged on pairs: the two methods' runs with the same seed share the
 labeled split and the initialisation, so the per-seed difference removes what the seed does to

@@ -26,14 +26,11 @@ own slice within an epoch and is re-synchronised from rank 0 at the epoch's end;
 is recorded in the result but is not part of the config key; across nodes, every rank reads
 rank 0's checkpoint, so the cache (``ADACM_CACHE``) must be on a shared filesystem.
 
-``python -m adacm.distributed`` (under torchrun) trains a grid, taking the experiment scripts'
-options, into the same results store; the scripts then print their tables from it.
+``python -m adacm.run.launch`` (under torchrun) trains a grid with it.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import gc
 import os
 import sys
@@ -49,12 +46,10 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parallel import DistributedDataParallel
 
-from adacm.algorithms import Algorithm, method_args
-from adacm.cli import run_cli
-from adacm.config import RunConfig
+from adacm.algorithms import Algorithm
 from adacm.data.streams import make_view
 from adacm.errors import UserError
-from adacm.results import find_result, save_result
+from adacm.run.config import RunConfig
 
 T = TypeVar("T")
 
@@ -190,69 +185,10 @@ class Distributed:
     def exit(self, code: int = 0) -> NoReturn:
         """End the process after ``close``. A torchrun worker skips interpreter finalization
         (``os._exit``): gloo's threads can outlive the group, and tearing them down after Python
-        is gone aborted a worker of a finished, correct job once in CI ("terminate called without
-        an active exception", SIGABRT; not reproduced in 13 tries, idle or loaded)."""
+        is gone can abort a worker of a finished, correct job ("terminate called without an
+        active exception", SIGABRT), rarely and not reproducibly."""
         if not self.enabled:
             sys.exit(code)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
-
-
-# ---------------------------------------------------------------------- launcher
-def train_grid(args: argparse.Namespace, ctx: Distributed) -> None:
-    """Train every config of the grid (this shard) that the store lacks, all ranks on one run at a time."""
-    # imported here: the runner imports the trainer, which imports this module
-    from adacm.runner import grid_from_args, in_shard, run_lock
-    from adacm.train import Trainer
-
-    for method in args.methods:  # a typo fails now, not after the grid's first runs
-        method_args(method)
-    configs = [c for c in grid_from_args(args) if in_shard(c, args.shard)]
-    todo = ctx.on_main(lambda: [c for c in configs if args.rerun or not find_result(args.results_dir, c)])
-
-    def say(message: str) -> None:
-        if ctx.is_main:
-            print(message, file=sys.stderr, flush=True)
-
-    say(f"{len(configs)} runs, {len(todo)} to train on {ctx.world_size} process(es)")
-    for i, cfg in enumerate(todo, 1):
-        say(f"[{i}/{len(todo)}] {cfg.run_name()}")
-        if args.dry_run:
-            continue
-        trainer = Trainer(cfg, precision=args.precision, workers=args.workers)
-        lock = run_lock(trainer.checkpoint_path.parent) if ctx.is_main else contextlib.nullcontext(True)
-        with lock as acquired:
-            if not ctx.from_main(acquired):
-                say("  → being trained by another process; skipped")
-                continue
-            result = trainer.fit()
-            if ctx.is_main:
-                path = save_result(args.results_dir, args.experiment, result)
-                trainer.discard_checkpoint()
-                say(f"  → {path} {args.metric} {result['summary'].get(args.metric)}")
-
-
-def main(argv: list[str] | None = None) -> None:
-    from adacm.runner import add_grid_args  # see train_grid
-
-    parser = argparse.ArgumentParser(
-        prog="torchrun --nproc_per_node N -m adacm.distributed",
-        description="Train a grid of runs data-parallel (one run at a time over all processes) into the results "
-                    "store; print tables afterwards with the experiment scripts, which reuse stored runs.")
-    add_grid_args(parser, ["adacm"])
-    parser.add_argument("--experiment", default="ddp", help="store folder under results/<protocol>/ (default: ddp)")
-    args = parser.parse_args(argv)
-    ctx = Distributed.from_env()
-    code = 0
-    try:
-        run_cli(lambda: train_grid(args, ctx))  # returns with no trainer left alive (see close)
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    finally:
-        ctx.close()
-    ctx.exit(code)
-
-
-if __name__ == "__main__":
-    main()

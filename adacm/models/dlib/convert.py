@@ -16,8 +16,9 @@ from pathlib import Path
 import torch
 
 from adacm.errors import UserError
-from adacm.models.dlib_dat import DlibFormatError, read_dlib_net
-from adacm.models.dlib_face import DlibFaceResNet, load_dlib_weights
+from adacm.models.dlib.dat import DlibFormatError, read_dlib_net
+from adacm.models.dlib.face import DlibFaceResNet, load_dlib_weights
+from adacm.models.weights import save_state
 from adacm.paths import atomic_write_bytes
 
 DLIB_FACE_CACHE_NAME = "dlib_face_resnet_v1.pt"
@@ -82,19 +83,6 @@ def dlib_face_state_dict(cache_dir: Path) -> tuple[dict[str, torch.Tensor], str]
     digest = save_state(state, path)
     atomic_write_bytes(sidecar, f"{digest}  {path.name}\n".encode())
     return state, digest
-
-
-def save_state(state: dict[str, torch.Tensor], path: Path) -> str:
-    """Write weights whose bytes depend on the weights only, and return their sha256.
-
-    ``torch.save`` to a file path names the archive's records after that file, so writing
-    through a per-process temp file (``x.<pid>.tmp``) would give the same weights a new sha256
-    on every build; serialised from memory, a rebuild of the same weights has the same digest."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    data = buffer.getvalue()
-    atomic_write_bytes(path, data)
-    return hashlib.sha256(data).hexdigest()
 
 
 def cli_dlib_face(cache_dir: Path) -> None:
