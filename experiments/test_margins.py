@@ -2,7 +2,7 @@
 
   smoke   re-train every stored smoke result in fp32 and bf16 at 2 and 1 threads and print how
           many of the 112 test faces each epoch moved (tests/test_regression.py's tolerance)
-  chance  the chance test's setup (tests/test_train.py) for some methods in fp32 and bf16 at 2 and
+  chance  the chance test's setup (tests/test_trainer.py) for some methods in fp32 and bf16 at 2 and
           1 threads: the last epoch's accuracy on up to 150 FER2013 test faces per class
 
 Each prints one JSON line per run; the committed outputs are results/studies/test-margins/.

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_readers import make_ckplus
+from conftest import make_ckplus
 
 from adacm.data.readers import read_dataset, write_npz
 from adacm.run.crossdata import BASIC, SEVEN, ckplus_report, load_ckplus

@@ -8,7 +8,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from adacm.algorithms import METHODS, Algorithm, Batch
+from adacm.algorithms import METHODS, Algorithm, Batch, Method
 from adacm.data import datasets
 from adacm.models import BACKBONES
 from adacm.models.backbone import Backbone
@@ -47,9 +47,9 @@ class TinyConv(Backbone):
 
 def test_a_toy_method_dataset_backbone_and_protocol_train_a_grid(monkeypatch, tmp_path, ci_data) -> None:
     monkeypatch.setenv("ADACM_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setitem(METHODS, "entropy", (Entropy, {"weight": 0.1}))
+    monkeypatch.setitem(METHODS, "entropy", Method(Entropy, {"weight": 0.1}, "Entropy minimisation"))
     monkeypatch.setitem(BACKBONES, "tiny", TinyConv)
-    monkeypatch.setitem(datasets.LOADERS, "toy_faces", lambda root=None: replace(ci_data, name="toy_faces"))
+    monkeypatch.setitem(datasets.DATASETS, "toy_faces", datasets.DatasetEntry(lambda root=None: replace(ci_data, name="toy_faces"), "rafdb"))
     monkeypatch.setitem(PROTOCOLS, "toy", Protocol("toy", ("toy_faces",), {"toy_faces": (70,)}, seeds=(0, 1),
                                                    image_size=32, epochs=1, iters_per_epoch=2, ema_decay=0.9,
                                                    init="scratch", model="tiny", precision="fp32"))

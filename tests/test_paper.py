@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from adacm.algorithms import METHODS, method_label
 from adacm.report.paper import (
     FULLY_SUPERVISED,
-    METHOD_LABELS,
     TABLE1,
     TABLE2,
     TABLE3,
@@ -104,9 +104,9 @@ def test_cell_counts() -> None:
     assert all(cell.std is None for t in (TABLE3, FULLY_SUPERVISED) for cell in t.values())
 
 
-def test_every_method_has_a_label() -> None:
+def test_every_method_of_the_paper_is_registered_with_a_label() -> None:
     used = {key[0] for table in (TABLE1, TABLE2, TABLE3, TABLE4) for key in table}
-    assert used == set(METHOD_LABELS)
+    assert all(method.partition("@")[0] in METHODS and method_label(method) != method for method in used)
 
 
 def test_reported_misses_and_errors() -> None:
@@ -186,7 +186,7 @@ def test_table2_rows_reparsed() -> None:
             columns[i] = (dataset, int(sub.split()[0]))
     assert len(columns) == 8
 
-    by_label = {label: key for key, label in METHOD_LABELS.items()}
+    by_label = {method_label(key[0]): key[0] for key in TABLE2}
     parsed: dict[tuple[str, str, int], Cell] = {}
     for row in body:
         name = re.sub(r"\s*\[\d+\]$", "", row[0].strip())

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from adacm.data.datasets import paper_dataset
 from adacm.report import paper
 from adacm.report.claims import CLAIMS, TABLE_CLAIMS, Claim, evaluate, within_tolerance
 from adacm.report.tables import Aggregate, aggregate, matches
-from adacm.run.protocols import PAPER_DATASET
 from adacm.run.store import load_results
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
@@ -80,7 +80,7 @@ def test_paper_protocol_results_within_tolerance() -> None:
     if not PAPER_RUNS:
         pytest.skip("no `paper` protocol results stored: run experiments/table2.py --protocol paper on a GPU")
     for (method, dataset, n), ours in aggregate(PAPER_RUNS).items():
-        cell = paper.reported(2, method, dataset=PAPER_DATASET.get(dataset, dataset), labels=n)
+        cell = paper.reported(2, method, dataset=paper_dataset(dataset), labels=n)
         if cell is not None:
             assert within_tolerance(ours, cell), (method, dataset, n, ours, cell)
 

@@ -7,13 +7,11 @@ value back checks that each image lands with the right label.
 
 from __future__ import annotations
 
-import itertools
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_ckplus, make_rafdb, make_sfew, save, value_of
 from PIL import Image
 
 from adacm.data.dataset import Part
@@ -26,22 +24,6 @@ from adacm.data.readers import (
 )
 from adacm.errors import UserError
 
-REPO = Path(__file__).resolve().parent.parent
-_unique = itertools.count(1)
-
-
-def save(path: Path, value: int, size: tuple[int, int] = (20, 20)) -> Path:
-    """A flat grey image of ``value`` with one unique corner pixel (PNG or JPEG by suffix)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pixels = np.full((size[1], size[0], 3), value, np.uint8)
-    pixels[0, 0] = next(_unique) % 256
-    Image.fromarray(pixels).save(path)
-    return path
-
-
-def value_of(label: int) -> int:
-    return 20 + 25 * label
-
 
 def labels_from_pixels(x: np.ndarray) -> np.ndarray:
     """Invert ``value_of`` from the image medians (robust to the corner pixel and JPEG)."""
@@ -49,29 +31,7 @@ def labels_from_pixels(x: np.ndarray) -> np.ndarray:
     return np.rint((medians - 20) / 25).astype(np.int64)
 
 
-# --- fake trees, one per layout ---------------------------------------------------------
-
-RAF_NAMES = ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")  # codes 1-7
-
-
-def make_rafdb(root: Path, per_split: dict[str, int] | None = None) -> Path:
-    per_split = per_split or {"train": 2, "test": 1}
-    lines, number = [], 0
-    for split, count in per_split.items():
-        for code in range(1, 8):
-            for _ in range(count):
-                number += 1
-                name = f"{split}_{number:05d}.jpg"
-                lines.append(f"{name} {code}")
-                label = CLASSES8.index(RAF_NAMES[code - 1])
-                if number == 3:  # this one exists only as an original image
-                    save(root / "Image" / "original" / name, value_of(label), (30, 24))
-                else:
-                    save(root / "Image" / "aligned" / f"{Path(name).stem}_aligned.jpg", value_of(label))
-    (root / "EmoLabel").mkdir(parents=True)
-    (root / "EmoLabel" / "list_patition_label.txt").write_text("\n".join(lines) + "\n")
-    return root
-
+# --- fake trees, one per layout (RAF-DB, SFEW and CK+: conftest.py) ----------------------
 
 AFFECTNET_CODES = ("neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger", "contempt")
 
@@ -101,40 +61,6 @@ def make_affectnet_npy(root: Path) -> Path:
             label = CLASSES8.index(AFFECTNET_CODES[code]) if code < 8 else 0
             save(root / folder / "images" / f"{code + 7}.jpg", value_of(label))
             np.save(root / folder / "annotations" / f"{code + 7}_exp.npy", np.array(str(code)))
-    return root
-
-
-SFEW_FOLDERS = ("Angry", "Disgust", "Fear", "HAPPY", "Neutral", "sad", "Surprise")
-
-
-SFEW_LABELS = {"angry": 5, "disgust": 2, "fear": 1, "happy": 3, "neutral": 6, "sad": 4, "surprise": 0}
-
-
-def make_sfew(root: Path) -> Path:
-    for split, count in (("Train", 2), ("Val", 1)):
-        for folder in SFEW_FOLDERS:
-            for i in range(count):
-                save(root / split / folder / f"movie_{i}_{folder}.png", value_of(SFEW_LABELS[folder.lower()]))
-    save(root / "Test" / "unlabeled_1.png", 0)
-    save(root / "Test" / "unlabeled_2.png", 0)
-    return root
-
-
-CK_CODES = ("neutral", "anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise")
-
-
-def make_ckplus(root: Path) -> Path:
-    """Seven labeled sequences (codes 1-7) of 3 frames over two subjects, plus one unlabeled sequence."""
-    for code in range(1, 8):
-        subject, sequence = ("S005", "S010")[code % 2], f"{code:03d}"
-        frames = root / "cohn-kanade-images" / subject / sequence
-        save(frames / f"{subject}_{sequence}_00000001.png", 200)  # neutral onset
-        save(frames / f"{subject}_{sequence}_00000002.png", 210)
-        save(frames / f"{subject}_{sequence}_00000003.png", value_of(CLASSES8.index(CK_CODES[code])))
-        emotion = root / "Emotion" / subject / sequence
-        emotion.mkdir(parents=True)
-        (emotion / f"{subject}_{sequence}_00000003_emotion.txt").write_text(f"   {code:.7e}\n")
-    save(root / "cohn-kanade-images" / "S005" / "099" / "S005_099_00000001.png", 0)  # no label: not read
     return root
 
 
@@ -396,43 +322,3 @@ def test_label_file_names_a_missing_image(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"list_patition_label.txt line 19 refers to "
                                         r"Image/aligned/test_00019_aligned.jpg, which is missing"):
         read_dataset(root)
-
-
-# --- command line -----------------------------------------------------------------------
-
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "adacm.cli", "data", *map(str, args)],
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
-
-
-@pytest.mark.slow
-def test_cli_check_good_tree(tmp_path: Path) -> None:
-    done = cli("check", make_sfew(tmp_path / "SFEW"))
-    assert done.returncode == 0, done.stderr
-    assert "layout: sfew" in done.stdout and "fingerprint: sfew:SFEW sha256 " in done.stdout
-    assert "surprise" in done.stdout and "problems: none" in done.stdout and "note: Test/" in done.stdout
-
-
-@pytest.mark.slow
-def test_cli_errors_are_one_line(tmp_path: Path) -> None:
-    done = cli("check", tmp_path / "nope")
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].startswith("error: ")
-    root = make_rafdb(tmp_path / "raf")
-    (root / "Image" / "aligned" / "train_00002_aligned.jpg").write_bytes(b"junk")
-    done = cli("check", root)
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "Image/aligned/train_00002_aligned.jpg: corrupt or truncated image" in done.stdout
-    assert done.stderr.strip().splitlines()[-1].startswith("error: 1 problem(s)")
-
-
-@pytest.mark.slow
-def test_cli_prepare_writes_suite_npz(tmp_path: Path) -> None:
-    out = tmp_path / "cache" / "ck.npz"
-    done = cli("prepare", make_ckplus(tmp_path / "ck"), "--out", out, "--size", "224", "--rgb")
-    assert done.returncode == 0, done.stderr
-    with np.load(out) as npz:
-        assert sorted(npz.files) == ["classes", "split", "subject", "x", "y"]
-        assert npz["x"].shape == (13, 224, 224, 3) and npz["y"].dtype == np.int64
-        assert npz["classes"].tolist() == list(CLASSES8) and set(npz["split"]) == {"test"}
-        assert set(npz["subject"]) == {"S005", "S010"}

@@ -50,3 +50,13 @@ def test_smoke_grid(script: str, extra: list[str], tmp_path: Path) -> None:
         runs = [json.loads(p.read_text()) for p in stored]
         assert {r["config"]["model"] for r in runs} == {"resnet18", "wrn28_2"} and len(runs) == 8
         assert all(0 <= r["cross_dataset"]["ckplus"]["acc"] <= 100 and r["cross_dataset"]["ckplus"]["tsne"] for r in runs)
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_table2_help() -> None:
+    out = run_script("experiments/table2.py", "--help")
+    assert out.returncode == 0 and "--protocol" in out.stdout and "--rerun" in out.stdout

@@ -1,9 +1,17 @@
+"""The pseudo-labeling thresholds (``adacm.algorithms.thresholds``): Ada-CM's adaptive margin,
+the fixed threshold and FlexMatch's class-wise thresholds."""
+
+import copy
 import math
 
 import pytest
 import torch
 
-from adacm.algorithms.thresholds import AdaptiveMargin, FixedThreshold
+from adacm.algorithms.thresholds import (
+    AdaptiveMargin,
+    FixedThreshold,
+    FlexMatchThreshold,
+)
 
 
 def test_margin_matches_hand_computation() -> None:
@@ -65,3 +73,40 @@ def test_mask_uses_threshold_of_predicted_class() -> None:
 def test_fixed_threshold_validates() -> None:
     with pytest.raises(ValueError):
         FixedThreshold(1.2, 7)
+
+
+# ---------------------------------------------------------------------------- FlexMatch
+
+
+def confident(classes: list[int], conf: float = 0.99) -> torch.Tensor:
+    """Probabilities whose argmax is ``classes[i]`` with max ``conf`` (class −1: unconfident)."""
+    probs = torch.full((len(classes), 3), 0.0)
+    for i, c in enumerate(classes):
+        if c < 0:
+            probs[i] = torch.tensor([0.5, 0.3, 0.2])
+        else:
+            probs[i] = (1 - conf) / 2
+            probs[i, c] = conf
+    return probs
+
+
+def test_flexmatch_thresholds_after_a_known_history() -> None:
+    m = lambda b: b / (2 - b)  # noqa: E731 — FlexMatch's convex mapping
+    th = FlexMatchThreshold(0.95, num_classes=3, num_unlabeled=10)
+    assert th.values().tolist() == [0, 0, 0]  # nothing learned yet: every prediction passes
+    assert th.mask(confident([-1, 2])).all()
+    th.observe(confident([0, 0, 0, 1, -1]), torch.tensor([0, 1, 2, 3, 4]))
+    # σ = (3, 1, 0) with 6 unused images: warm-up normalises by max(3, 6) = 6
+    assert th.values().tolist() == pytest.approx([0.95 * m(3 / 6), 0.95 * m(1 / 6), 0.0])
+    th.observe(confident([2, 2, 2, 2, 2, 2, 1]), torch.tensor([4, 5, 6, 7, 8, 9, 0]))  # image 0 moves to class 1
+    # σ = (2, 2, 6), no unused image left: normalised by 6
+    assert th.values().tolist() == pytest.approx([0.95 * m(2 / 6), 0.95 * m(2 / 6), 0.95])
+    th.observe(confident([-1]), torch.tensor([5]))  # an unconfident prediction leaves the record unchanged
+    assert th.values().tolist() == pytest.approx([0.95 * m(2 / 6), 0.95 * m(2 / 6), 0.95])
+    restored = FlexMatchThreshold(0.95, num_classes=3)
+    restored.load_state_dict(copy.deepcopy(th.state_dict()))
+    assert torch.equal(restored.values(), th.values()) and torch.equal(restored.selected, th.selected)
+
+    no_warm = FlexMatchThreshold(0.95, num_classes=3, num_unlabeled=10, warmup=False)
+    no_warm.observe(confident([0, 0, 0, 1, -1]), torch.tensor([0, 1, 2, 3, 4]))
+    assert no_warm.values().tolist() == pytest.approx([0.95, 0.95 * m(1 / 3), 0.0])

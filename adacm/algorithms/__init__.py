@@ -9,6 +9,8 @@ from __future__ import annotations
 import inspect
 import types
 import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from adacm.algorithms.adacm import AdaCM
@@ -24,22 +26,41 @@ from adacm.algorithms.thresholds import FlexMatchThreshold
 from adacm.algorithms.uda import UDA
 from adacm.errors import UserError
 
-METHODS: dict[str, tuple[type[Algorithm], dict[str, Any]]] = {
-    "supervised": (Supervised, {}),
-    "pseudo_label": (PseudoLabel, {}),
-    "mixmatch": (MixMatch, {}),
-    "uda": (UDA, {}),
-    "remixmatch": (ReMixMatch, {}),
-    "fixmatch": (FixMatch, {"threshold": 0.95}),
-    "flexmatch": (FixMatch, {"threshold": 0.95, "policy": FlexMatchThreshold}),
-    "adacm": (AdaCM, {}),
-    "adacm_lu": (AdaCM, {"use_lc": False}),
-    "adacm_lc": (AdaCM, {"use_lu": False}),
-    "meanteacher": (MeanTeacher, {}),
-    "marginmix": (MarginMix, {}),
+
+@dataclass(frozen=True)
+class Method:
+    """A registry entry: the class, the arguments that make this method of it, and the paper's name."""
+
+    cls: type[Algorithm]
+    args: Mapping[str, Any]
+    label: str
+
+
+METHODS: dict[str, Method] = {
+    "supervised": Method(Supervised, {}, "Baseline"),
+    "pseudo_label": Method(PseudoLabel, {}, "Pseudo-Labeling"),
+    "mixmatch": Method(MixMatch, {}, "MixMatch"),
+    "uda": Method(UDA, {}, "UDA"),
+    "remixmatch": Method(ReMixMatch, {}, "ReMixMatch"),
+    "fixmatch": Method(FixMatch, {"threshold": 0.95}, "FixMatch"),  # also Table 1's "FT = 0.95"
+    "flexmatch": Method(FixMatch, {"threshold": 0.95, "policy": FlexMatchThreshold}, "FlexMatch"),
+    "adacm": Method(AdaCM, {}, "Ada-CM"),
+    "adacm_lu": Method(AdaCM, {"use_lc": False}, "Ada-CM (L^u only)"),
+    "adacm_lc": Method(AdaCM, {"use_lu": False}, "Ada-CM (L^c only)"),
+    "meanteacher": Method(MeanTeacher, {}, "MeanTeacher"),
+    "marginmix": Method(MarginMix, {}, "MarginMix"),
 }
 
-__all__ = ["Algorithm", "Batch", "METHODS", "method_args", "build_algorithm"]
+
+def method_label(method: str) -> str:
+    """The paper's name for a method (``fixmatch@0.8``: Table 1's "FT = 0.8"); an unknown name as it is."""
+    base, _, value = method.partition("@")
+    if value:
+        return f"FT = {value}"
+    return METHODS[base].label if base in METHODS else method
+
+
+__all__ = ["Algorithm", "Batch", "METHODS", "Method", "build_algorithm", "method_args", "method_label"]
 
 
 def method_args(method: str) -> tuple[str, dict[str, Any]]:
@@ -47,7 +68,7 @@ def method_args(method: str) -> tuple[str, dict[str, Any]]:
     base, _, value = method.partition("@")
     if base not in METHODS:
         raise UserError(f"unknown method {method!r}: choose one of {', '.join(METHODS)} (fixmatch@TAU sets the threshold)")
-    args = dict(METHODS[base][1])
+    args = dict(METHODS[base].args)
     if value:
         if base != "fixmatch":
             raise UserError(f"{method!r}: only fixmatch takes @THRESHOLD")
@@ -80,7 +101,7 @@ def check_option_types(cls: type[Algorithm], method: str, options: dict[str, Any
 def build_algorithm(method: str, num_classes: int, joint_forward: bool, overrides: dict[str, Any] | None = None) -> Algorithm:
     base, args = method_args(method)
     args.update(overrides or {})
-    cls = METHODS[base][0]
+    cls = METHODS[base].cls
     if cls is Supervised and args:
         raise UserError(f"supervised takes no options (got {', '.join(args)}): run it without --set")
     check_option_types(cls, method, overrides or {})

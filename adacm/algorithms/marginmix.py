@@ -31,7 +31,7 @@ shaped for expressions can separate them worse than a linear classifier trained 
 labels, and the L2 term (λu = 75) holds the classifier near whatever the centroids say.
 MarginMix's own schedule is hundreds of epochs, this suite's 10–20. The reconstruction is kept
 as described above, not tuned to the suite's results; how it fares: the stored runs under
-results/cpu/table3 and the smoke check in ``tests/test_train.py``; see docs/findings.md.
+results/cpu/table3 and the smoke check in ``tests/test_trainer.py``; see docs/findings.md.
 """
 
 from __future__ import annotations

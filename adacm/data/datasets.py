@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -71,12 +73,6 @@ def load_sfew(root: Path | None = None) -> Dataset:
                    fingerprint={**fp, **fer.fingerprint})
 
 
-LOADERS = {
-    "fer2013": load_fer2013,
-    "fer2013_ci": lambda root=None: load_fer2013(root, name="fer2013_ci"),
-    "sfew": load_sfew,
-}
-#: datasets this machine lacks: (folder under the data directory, reader layout, where the files go)
 PAPER_ONLY = {
     "rafdb": ("RAF-DB/basic", "rafdb", "EmoLabel/list_patition_label.txt and Image/aligned/*_aligned.jpg"),
     "affectnet": ("AffectNet", "affectnet", "Manually_Annotated_file_lists/{training,validation}.csv and "
@@ -97,10 +93,30 @@ def load_owner_layout(name: str, root: Path | None = None) -> Dataset:
     return replace(read_dataset(root / folder, layout, size=PAPER_IMAGE_SIZE, grey=False), name=name)
 
 
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A dataset loadable by name: how, and which of the paper's datasets it is or stands in for."""
+
+    load: Callable[[Path | None], Dataset]
+    paper_name: str
+
+
+DATASETS: dict[str, DatasetEntry] = {
+    "fer2013": DatasetEntry(load_fer2013, "rafdb"),  # the `cpu` protocol's RAF-DB stand-in
+    "fer2013_ci": DatasetEntry(partial(load_fer2013, name="fer2013_ci"), "rafdb"),
+    "sfew": DatasetEntry(load_sfew, "sfew"),
+    "rafdb": DatasetEntry(partial(load_owner_layout, "rafdb"), "rafdb"),
+    "affectnet": DatasetEntry(partial(load_owner_layout, "affectnet"), "affectnet"),
+}
+
+
+def paper_dataset(name: str) -> str:
+    """The paper's dataset that ``name`` is or stands in for (a name outside the registry as it is)."""
+    return DATASETS[name].paper_name if name in DATASETS else name
+
+
 def load_dataset(name: str, root: Path | None = None) -> Dataset:
     """Load a dataset by name, with a clear error for unknown or unavailable ones."""
-    if name in LOADERS:
-        return LOADERS[name](root)
-    if name in PAPER_ONLY:
-        return load_owner_layout(name, root)
-    raise UserError(f"unknown dataset {name!r}: choose one of {', '.join(sorted(LOADERS) + sorted(PAPER_ONLY))}")
+    if name not in DATASETS:
+        raise UserError(f"unknown dataset {name!r}: choose one of {', '.join(sorted(DATASETS))}")
+    return DATASETS[name].load(root)

@@ -60,6 +60,11 @@ def init_state(model: str, init: str) -> tuple[dict[str, torch.Tensor], str, str
     return load_state_file(path), sha256_file(path), str(path)
 
 
+def paper_backbone(name: str) -> str:
+    """The paper's backbone that ``name`` is or stands in for (a name outside the registry as it is)."""
+    return BACKBONES[name].paper_name if name in BACKBONES else name
+
+
 def backbone_class(name: str) -> type[Backbone]:
     if name not in BACKBONES:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(sorted(BACKBONES))}")

@@ -15,6 +15,8 @@ class Backbone(nn.Module):
     feature_dim: int
     #: the smallest input side (px) the network accepts
     min_input_size: int = 1
+    #: the backbone of the paper's tables that it is or stands in for (their columns are ResNet-18 and WRN-28-2)
+    paper_name: str = "resnet18"
     #: whether the constructor takes ``bn_momentum`` (the WRN reference's batch-norm setting)
     takes_bn_momentum: bool = False
 

@@ -55,6 +55,7 @@ class WRN28_2(Backbone):
     feature_dim = 128
     bn_momentum = 0.001  # the reference's default (TensorFlow decay 0.999)
     takes_bn_momentum = True
+    paper_name = "wrn28_2"
 
     def __init__(self, depth: int = 28, widen: int = 2, bn_momentum: float = bn_momentum, slope: float = 0.1) -> None:
         super().__init__()

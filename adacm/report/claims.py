@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from adacm.data.datasets import load_dataset
+from adacm.data.datasets import load_dataset, paper_dataset
 from adacm.errors import UserError
 from adacm.report import paper
 from adacm.report.paper import Cell
@@ -59,7 +59,7 @@ from adacm.run.machine import machine_kind
 from adacm.run.numerics import result_numerics
 from adacm.run.predictions import test_predictions
 from adacm.run.pretrain import build_of
-from adacm.run.protocols import PAPER_DATASET, get_protocol
+from adacm.run.protocols import get_protocol
 from adacm.run.store import check_results_dir, load_results
 
 PAPER_SEEDS = 5
@@ -100,7 +100,7 @@ class Claim:
 
     def paper_gap(self) -> float | None:
         """The gap the paper reports, in points."""
-        dataset = PAPER_DATASET.get(self.dataset, self.dataset)
+        dataset = paper_dataset(self.dataset)
         a, b = (paper.reported(self.table, m, dataset=dataset, labels=self.n_labels) for m in (self.better, self.worse))
         return a.mean - b.mean if a and b else None
 

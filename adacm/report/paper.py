@@ -10,7 +10,8 @@ may hard-code a reported number; look it up here with :func:`reported`.
 All values are overall test accuracy in %, the mean (and standard deviation,
 where the paper gives one) over 5 runs with different random seeds. Methods,
 datasets and backbones are keyed by the suite's registry names (see
-:data:`METHOD_LABELS`); ``labels`` is the number of labeled training images.
+:data:`adacm.algorithms.METHODS`, whose entries carry the paper's names); ``labels`` is the
+number of labeled training images.
 """
 
 from __future__ import annotations
@@ -26,27 +27,6 @@ class Cell:
 
     mean: float
     std: float | None
-
-
-METHOD_LABELS: Mapping[str, str] = MappingProxyType(
-    {
-        "supervised": "Baseline",
-        "pseudo_label": "Pseudo-Labeling",
-        "mixmatch": "MixMatch",
-        "uda": "UDA",
-        "remixmatch": "ReMixMatch",
-        "fixmatch": "FixMatch",
-        "fixmatch@0.5": "FT = 0.5",
-        "fixmatch@0.8": "FT = 0.8",
-        "flexmatch": "FlexMatch",
-        "adacm": "Ada-CM",
-        "adacm_lu": "Ada-CM (L^u only)",
-        "adacm_lc": "Ada-CM (L^c only)",
-        "meanteacher": "MeanTeacher",
-        "marginmix": "MarginMix",
-    }
-)
-"""Registry key -> the paper's name for the method (``fixmatch`` is also Table 1's "FT = 0.95")."""
 
 
 def _with_std(

@@ -12,8 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from adacm.algorithms import method_label
 from adacm.data.dataset import CLASSES
-from adacm.report.paper import METHOD_LABELS
 from adacm.report.tables import aggregate, paper_value
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def table_chart(results: list[dict[str, Any]], table: int, layout: Any, metric: 
         for i, a in enumerate(ours):
             ax.text(x[i] - 0.2, (a.mean + a.std if a else 0) + 1, f"n={a.n}" if a else "not run", ha="center",
                     fontsize=6, rotation=90)
-        ax.set_xticks(x, [METHOD_LABELS.get(m, m) for m in layout.methods], rotation=45, ha="right", fontsize=8)
+        ax.set_xticks(x, [method_label(m) for m in layout.methods], rotation=45, ha="right", fontsize=8)
         ax.set_title(f"{value}, {n} labels", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     axes[0, 0].set_ylabel("accuracy (%)")

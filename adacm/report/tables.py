@@ -9,13 +9,15 @@ from typing import Any
 
 import numpy as np
 
+from adacm.algorithms import method_label
+from adacm.data.datasets import paper_dataset
+from adacm.models import paper_backbone
 from adacm.report import paper
 from adacm.report.paper_tables import PAPER_TABLES
 from adacm.run.config import ADDED_LATER
-from adacm.run.protocols import PAPER_DATASET, get_protocol
+from adacm.run.protocols import get_protocol
 
 #: the paper's backbone a model of this suite stands in for (Table 4 columns)
-PAPER_BACKBONE = {"resnet18": "resnet18", "dlib_face": "resnet18", "wrn28_2": "wrn28_2"}
 
 
 def metric_value(result: dict[str, Any], metric: str) -> float | None:
@@ -53,8 +55,8 @@ def summarise(values: list[float]) -> Aggregate:
 def paper_value(table: int, method: str, by: str, value: str, n_labels: int) -> paper.Cell | None:
     """The paper's number for a column keyed by dataset (Tables 1-3) or by backbone (Table 4)."""
     if by == "dataset":
-        return paper.reported(table, method, dataset=PAPER_DATASET.get(value, value), labels=n_labels)
-    return paper.reported(table, method, labels=n_labels, backbone=PAPER_BACKBONE.get(value, value))
+        return paper.reported(table, method, dataset=paper_dataset(value), labels=n_labels)
+    return paper.reported(table, method, labels=n_labels, backbone=paper_backbone(value))
 
 
 def paper_cell(table: int, method: str, by: str, value: str, n_labels: int) -> str:
@@ -64,22 +66,22 @@ def paper_cell(table: int, method: str, by: str, value: str, n_labels: int) -> s
     return f"{cell.mean:.2f}" + (f" ± {cell.std:.2f}" if cell.std is not None else "")
 
 
-def method_label(method: str) -> str:
+def row_label(method: str) -> str:
     """A table row's name: the paper's label for the method, and the name it is run by."""
-    return f"{paper.METHOD_LABELS.get(method, method)} (`{method}`)"
+    return f"{method_label(method)} (`{method}`)"
 
 
 def markdown_table(results: list[dict[str, Any]], methods: list[str], columns: list[tuple[str, int]],
                    metric: str = "test_acc_last", paper_table: int = 2, by: str = "dataset") -> str:
     """Rows = methods; per (dataset or model, labels) column: this suite's mean ± std and the paper's number."""
     agg = aggregate(results, metric, group=("method", by, "n_labels"))
-    names = PAPER_DATASET if by == "dataset" else PAPER_BACKBONE
+    paper_name = paper_dataset if by == "dataset" else paper_backbone
     head = ["Method"]
     for value, n in columns:
-        head += [f"{value} {n} (ours)", f"{names.get(value, value)} {n} (paper)"]
+        head += [f"{value} {n} (ours)", f"{paper_name(value)} {n} (paper)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for method in methods:
-        row = [method_label(method)]
+        row = [row_label(method)]
         for value, n in columns:
             a = agg.get((method, value, n))
             row += [str(a) if a else "not run", paper_cell(paper_table, method, by, value, n)]
@@ -174,7 +176,7 @@ def metrics_table(results: list[dict[str, Any]], methods: list[str], metrics: li
     lines = ["| Method | " + " | ".join(metrics) + " |", "|" + "---|" * (len(metrics) + 1)]
     for method in methods:
         row = [str(cells[metric][method]) if method in cells[metric] else "not run" for metric in metrics]
-        lines.append(f"| {method_label(method)} | " + " | ".join(row) + " |")
+        lines.append(f"| {row_label(method)} | " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 

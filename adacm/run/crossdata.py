@@ -25,11 +25,10 @@ from sklearn.metrics import silhouette_score
 from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from adacm.data.datasets import array, open_npz
+from adacm.data.datasets import array, open_npz, paper_dataset
 from adacm.data.streams import resize_images
 from adacm.paths import data_dir
 from adacm.run.predictions import encode
-from adacm.run.protocols import PAPER_DATASET
 
 BASIC = (0, 1, 2, 3, 4, 5)  # surprise, fear, disgust, happiness, sadness, anger
 SEVEN = (*BASIC, 6)  # and neutral
@@ -38,7 +37,7 @@ FULL = "ckplus_full"  # the original CK+ tree, prepared once (module docstring)
 
 def trained_on_rafdb(dataset: str) -> bool:
     """Runs on RAF-DB or a stand-in for it (FER2013, its CI subset) are Table 4's and Fig. 4's."""
-    return PAPER_DATASET.get(dataset) == "rafdb"
+    return paper_dataset(dataset) == "rafdb"
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,6 @@ from typing import Any
 from adacm.errors import UserError
 from adacm.run.config import RunConfig
 
-#: the dataset each stand-in replaces in the paper's tables
-PAPER_DATASET = {"fer2013": "rafdb", "fer2013_ci": "rafdb", "sfew": "sfew", "rafdb": "rafdb", "affectnet": "affectnet"}
-
 
 @dataclass(frozen=True)
 class Protocol:

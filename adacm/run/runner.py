@@ -38,7 +38,7 @@ from adacm.run.pretrain import SimCLRConfig, build_of, pretrain
 from adacm.run.pretrain import estimate_minutes as estimate_pretrain_minutes
 from adacm.run.protocols import CPU_SIMCLR_STEPS, PROTOCOLS, get_protocol
 from adacm.run.store import METRICS, check_results_dir, find_result, save_result
-from adacm.run.trainer import Trainer
+from adacm.run.trainer import Trainer, run_folder
 
 
 def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
@@ -231,9 +231,8 @@ def train_one(cfg: RunConfig, results_dir: Path, experiment: str, precision: str
     read again: a process that planned the grid earlier must not train a run finished since. Under
     torchrun every rank calls this: rank 0 holds the lock, reads and writes the store, and tells the
     others what it decided."""
-    trainer = Trainer(cfg, progress=progress, precision=precision, workers=workers)
-    ctx = trainer.dist
-    lock = run_lock(trainer.checkpoint_path.parent) if ctx.is_main else contextlib.nullcontext(True)
+    ctx = Distributed.from_env()
+    lock = run_lock(run_folder(cfg)) if ctx.is_main else contextlib.nullcontext(True)
     with lock as acquired:
         if not ctx.from_main(acquired):
             say(ctx, f"  {cfg.run_name()} → being trained by another process; skipped")
@@ -241,6 +240,7 @@ def train_one(cfg: RunConfig, results_dir: Path, experiment: str, precision: str
         stored = ctx.on_main(lambda: find_result(results_dir, cfg))
         if stored and made_from_recorded_weights(stored, cfg):
             return stored
+        trainer = Trainer(cfg, progress=progress, precision=precision, workers=workers)
         result = trainer.fit()
         if not ctx.is_main:
             return result
@@ -261,7 +261,7 @@ def train_side_by_side(configs: list[RunConfig], results_dir: Path, experiment: 
                        jobs: int, workers: int | None = None) -> None:
     """Train ``configs`` ``jobs`` at a time, each in its own process with cores ÷ jobs threads, in
     grid order (a seed's methods start together). A run computes the same with or without others
-    beside it (tests/test_runner_jobs.py); its thread count is recorded in its machine block."""
+    beside it (tests/test_runner.py); its thread count is recorded in its machine block."""
     threads = threads_per_job(jobs)
     print(f"training {len(configs)} runs {jobs} at a time, {threads} thread(s) each", file=sys.stderr, flush=True)
     start = time.perf_counter()

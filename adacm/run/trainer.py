@@ -51,6 +51,11 @@ from adacm.run.predictions import encode_probs
 from adacm.run.protocols import default_precision
 
 
+def run_folder(cfg: RunConfig) -> Path:
+    """Where a run keeps its checkpoint and its lock while it trains (``ADACM_CACHE``/runs/<run name>)."""
+    return cache_dir() / "runs" / cfg.run_name()
+
+
 def free_cores(device: torch.device) -> int:
     """Loader workers by default: the cores a GPU run leaves free (one drives the GPU); on a CPU
     the training threads use every core, so none."""
@@ -169,7 +174,7 @@ class Trainer:
         self.final_test_probs: torch.Tensor | None = None  # the last epoch's, for the per-image predictions
         self.epoch = 0
         self.elapsed = 0.0
-        self.checkpoint_path = (checkpoint_dir or cache_dir() / "runs") / cfg.run_name() / "checkpoint.pt"
+        self.checkpoint_path = (checkpoint_dir / cfg.run_name() if checkpoint_dir else run_folder(cfg)) / "checkpoint.pt"
         self.progress = progress and self.dist.is_main
 
     # ----------------------------------------------------------------- checkpoints
