@@ -20,9 +20,10 @@ from adacm.report.pilot import (
     VARIANTS,
     pilot_configs,
     pilot_figure,
+    pilot_summary,
+    pilot_table,
     stored_pilot_runs,
 )
-from adacm.report.tables import pilot_summary, pilot_table
 from adacm.run.runner import run_configs
 
 

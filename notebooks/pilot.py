@@ -34,9 +34,8 @@ from pathlib import Path
 from IPython.display import Image, Markdown, display
 
 from adacm.paths import REPO_ROOT
-from adacm.report.pilot import pilot_figure, stored_pilot_runs
+from adacm.report.pilot import pilot_figure, pilot_summary, stored_pilot_runs
 from adacm.report.plots import pretrain_curve_figure
-from adacm.report.tables import pilot_summary
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
 out = Path(output_dir) if Path(output_dir).is_absolute() else REPO_ROOT / output_dir

@@ -10,8 +10,7 @@ from adacm.run.store import save_result
 
 
 def test_pilot_view_gathers_every_seed_and_experiment_of_the_pilot_variants(tmp_path: Path) -> None:
-    from adacm.report.pilot import stored_pilot_runs
-    from adacm.report.tables import pilot_summary
+    from adacm.report.pilot import pilot_summary, stored_pilot_runs
 
     def pilot_run(method: str, seed: int, acc: float, mask: float, **fields) -> dict:
         r = run(method, seed, acc, 4000, **fields)

@@ -19,6 +19,7 @@ from typing import Any
 
 from adacm.paths import REPO_ROOT
 from adacm.report.claims import claims_report, regimes_report
+from adacm.report.pilot import pilot_summary, pilot_table
 from adacm.report.precision import stored_arms, study_report
 from adacm.report.sweeps import sweep_base, sweep_points, sweep_report
 from adacm.report.tables import (
@@ -27,8 +28,6 @@ from adacm.report.tables import (
     matches,
     metrics_table,
     paper_layout,
-    pilot_summary,
-    pilot_table,
 )
 from adacm.run.machine import machine_kind
 from adacm.run.store import load_results

@@ -140,35 +140,6 @@ def matches(result: dict[str, Any], where: dict[str, Any]) -> bool:
     return all(result["config"].get(k, ADDED_LATER.get(k)) == v for k, v in where.items())
 
 
-def variant_name(cfg: dict[str, Any]) -> str:
-    """A backbone variant as the pilot names it: model:init:size[, head lr ×k]."""
-    head = f", head lr ×{cfg['head_lr_mult']:g}" if cfg.get("head_lr_mult", 1.0) != 1.0 else ""
-    return f"{cfg['model']}:{cfg['init']}:{cfg['image_size']}px{head}"
-
-
-PILOT_METHODS = ("supervised", "fixmatch", "adacm")
-
-
-def pilot_summary(results: list[dict[str, Any]]) -> str:
-    """Per variant, label count and method, mean ± std over seeds: final test accuracy and the last
-    epoch's mask rate and pseudo-label accuracy (subset I), the numbers the backbone is chosen on."""
-    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
-    for r in results:
-        groups[(variant_name(r["config"]), r["config"]["n_labels"], r["config"]["method"])].append(r)
-    lines = ["| variant | labels | method | seeds | test acc (last) | mask rate (last epoch) | "
-             "PL acc, subset I (last epoch) |", "|" + "---|" * 7]
-    order = {m: i for i, m in enumerate(PILOT_METHODS)}
-    for (variant, n, method), runs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get(kv[0][2], 9))):
-        def last(key: str) -> str:
-            values = [r["epochs"][-1][key] * 100 for r in runs if key in r["epochs"][-1]]
-            return f"{mean_std(summarise(values))}%" if values else "—"
-
-        acc = summarise([r["summary"]["test_acc_last"] for r in runs])
-        lines.append(f"| {variant} | {n} | {method} | {acc.n} | {mean_std(acc)} | {last('mask_rate')} | "
-                     f"{last('pl_acc_masked')} |")
-    return "\n".join(lines)
-
-
 def metrics_table(results: list[dict[str, Any]], methods: list[str], metrics: list[str]) -> str:
     """Rows = methods, columns = metrics (e.g. Fig. 4's CK+ accuracy, silhouette and 5-NN accuracy):
     mean ± std over the runs of each method; ``not run`` where none stored the metric."""
@@ -182,21 +153,3 @@ def metrics_table(results: list[dict[str, Any]], methods: list[str], metrics: li
 
 def mean_std(a: Aggregate) -> str:
     return f"{a.mean:.2f} ± {a.std:.2f}"
-
-
-def pilot_table(results: list[dict[str, Any]]) -> str:
-    """One row per run: final accuracies, and the last epoch's mask rate and pseudo-label accuracy."""
-    lines = ["| variant | labels | method | seed | test acc (last) | test acc (best val) | mask rate (last epoch) | "
-             "PL acc, subset I (last epoch) | PL acc, all (last epoch) | min/run |", "|" + "---|" * 10]
-    order = {m: i for i, m in enumerate(PILOT_METHODS)}
-    for r in sorted(results, key=lambda r: (variant_name(r["config"]), r["config"]["n_labels"],
-                                            order.get(r["config"]["method"], 9), r["config"]["seed"])):
-        c, last, summary = r["config"], r["epochs"][-1], r["summary"]
-
-        def fmt(key: str) -> str:
-            return f"{last[key] * 100:.2f}%" if key in last else "—"
-
-        lines.append(f"| {variant_name(c)} | {c['n_labels']} | {c['method']} | {c['seed']} | {summary['test_acc_last']:.2f} | "
-                     f"{summary.get('test_acc_best_val', float('nan')):.2f} | {fmt('mask_rate')} | "
-                     f"{fmt('pl_acc_masked')} | {fmt('pl_acc_all')} | {r['wall_time_s'] / 60:.1f} |")
-    return "\n".join(lines)
