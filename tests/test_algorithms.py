@@ -396,3 +396,22 @@ def test_state_dict_round_trips(name: str) -> None:
     assert a == b
     if name in ("flexmatch", "remixmatch", "marginmix"):  # methods whose state is not a fixed threshold
         assert state != {} and fresh.state_dict().keys() == algo.state_dict().keys()
+
+
+@pytest.mark.parametrize("method", ["pseudo_label", "uda", "fixmatch", "adacm"])
+def test_every_pseudo_labelling_method_takes_a_threshold_policy(method: str) -> None:
+    # the policy decides the mask and observes every batch: a threshold of 0 passes every image,
+    # and the spy sees the batch's unlabeled indices once per loss
+    seen: list[torch.Tensor] = []
+
+    class Spy(FixedThreshold):
+        def observe(self, probs: torch.Tensor, index: torch.Tensor | None) -> None:
+            seen.append(index)
+
+    algo = build_algorithm(method, C, True, {"policy": lambda tau, num_classes: Spy(1e-9, num_classes)})
+    batch = make_batch(algo.unlabeled_views)
+    if algo.needs_teacher:
+        algo.teacher = tiny_model()
+    _, stats = algo.loss(tiny_model(), batch)
+    assert stats["mask_rate"] == 1.0
+    assert len(seen) == 1 and torch.equal(seen[0], batch.u_index)

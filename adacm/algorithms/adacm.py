@@ -18,7 +18,7 @@ from torch import nn
 
 from adacm.algorithms.base import Algorithm, Batch, pseudo_label_term
 from adacm.algorithms.losses import info_nce
-from adacm.algorithms.thresholds import AdaptiveMargin, Threshold
+from adacm.algorithms.thresholds import AdaptiveMargin, ThresholdFactory
 
 
 class AdaCM(Algorithm):
@@ -26,9 +26,10 @@ class AdaCM(Algorithm):
 
     def __init__(self, num_classes: int, t0: float = 0.8, b: float = 0.97, gamma: float = math.e,
                  use_lu: bool = True, use_lc: bool = True, weights: tuple[float, float, float] = (0.5, 1.0, 0.1),
-                 temperature: float = 0.07, policy: Threshold | None = None, joint_forward: bool = True) -> None:
+                 temperature: float = 0.07, policy: ThresholdFactory | None = None, joint_forward: bool = True) -> None:
         super().__init__(joint_forward)
-        self.threshold = policy or AdaptiveMargin(num_classes, t0=t0, b=b, gamma=gamma)
+        # a policy in place of the adaptive margin is built from (T0, number of classes)
+        self.threshold = policy(t0, num_classes) if policy else AdaptiveMargin(num_classes, t0=t0, b=b, gamma=gamma)
         self.use_lu, self.use_lc = use_lu, use_lc
         self.weights = weights
         self.temperature = temperature
@@ -37,7 +38,7 @@ class AdaCM(Algorithm):
         (logits_x, _), (logits_a, feat_a), (logits_b, feat_b), (logits_s, _) = self.forward(model, batch)
         loss_x = self.supervised_term(logits_x, batch.y)
         probs = ((torch.softmax(logits_a.float(), 1) + torch.softmax(logits_b.float(), 1)) / 2).detach()
-        loss_u, mask, stats = pseudo_label_term(logits_s, probs, self.threshold, batch.u_true)
+        loss_u, mask, stats = pseudo_label_term(logits_s, probs, self.threshold, batch)
         rest = ~mask
         loss_c = info_nce(feat_a[rest], feat_b[rest], self.temperature)
         w_x, w_u, w_c = self.weights

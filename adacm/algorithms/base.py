@@ -54,15 +54,17 @@ def forward_views(model: nn.Module, views: list[torch.Tensor], joint: bool) -> O
 
 
 def pseudo_label_term(strong_logits: torch.Tensor, probs: torch.Tensor, threshold: Threshold,
-                      u_true: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
-    """Cross-entropy of the strong view against the confident pseudo-labels of ``probs``.
+                      batch: Batch) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+    """Cross-entropy of the strong view against the confident pseudo-labels of ``probs``; the
+    threshold then observes the batch (FlexMatch's bookkeeping; a no-op for most policies).
 
     Returns (Lu, mask, monitoring stats). ``probs`` must be detached: pseudo-labels are targets.
     """
     mask = threshold.mask(probs)
+    threshold.observe(probs, batch.u_index)
     pseudo = probs.argmax(dim=1)
     loss = masked_cross_entropy(strong_logits, pseudo, mask)
-    return loss, mask, pseudo_label_stats(pseudo, mask, u_true)
+    return loss, mask, pseudo_label_stats(pseudo, mask, batch.u_true)
 
 
 def pseudo_label_stats(pseudo: torch.Tensor, mask: torch.Tensor, u_true: torch.Tensor) -> dict[str, float]:

@@ -10,20 +10,18 @@ FlexMatch differ only in the policy passed in: ``policy`` builds a ``Threshold``
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
 from adacm.algorithms.base import Algorithm, Batch, pseudo_label_term
-from adacm.algorithms.thresholds import FixedThreshold, Threshold
+from adacm.algorithms.thresholds import FixedThreshold, ThresholdFactory
 
 
 class FixMatch(Algorithm):
     unlabeled_views = ("weak", "strong")
 
     def __init__(self, num_classes: int, threshold: float = 0.95, lambda_u: float = 1.0,
-                 policy: Callable[[float, int], Threshold] | None = None, joint_forward: bool = True) -> None:
+                 policy: ThresholdFactory | None = None, joint_forward: bool = True) -> None:
         super().__init__(joint_forward)
         self.threshold = (policy or FixedThreshold)(threshold, num_classes)
         self.lambda_u = lambda_u
@@ -32,7 +30,6 @@ class FixMatch(Algorithm):
         (logits_x, _), (logits_w, _), (logits_s, _) = self.forward(model, batch)
         loss_x = self.supervised_term(logits_x, batch.y)
         probs = torch.softmax(logits_w.detach().float(), dim=1)
-        loss_u, _, stats = pseudo_label_term(logits_s, probs, self.threshold, batch.u_true)
-        self.threshold.observe(probs, batch.u_index)
+        loss_u, _, stats = pseudo_label_term(logits_s, probs, self.threshold, batch)
         loss = loss_x + self.lambda_u * loss_u
         return loss, {"loss_x": loss_x.item(), "loss_u": loss_u.item(), **stats}

@@ -30,23 +30,23 @@ from torch import nn
 
 from adacm.algorithms.base import Algorithm, Batch, pseudo_label_term
 from adacm.algorithms.mixing import linear_rampup
-from adacm.algorithms.thresholds import FixedThreshold
+from adacm.algorithms.thresholds import FixedThreshold, ThresholdFactory
 
 
 class PseudoLabel(Algorithm):
     unlabeled_views = ("weak",)
 
     def __init__(self, num_classes: int, threshold: float = 0.95, lambda_u: float = 1.0, rampup: float = 0.4,
-                 joint_forward: bool = True) -> None:
+                 policy: ThresholdFactory | None = None, joint_forward: bool = True) -> None:
         super().__init__(joint_forward)
-        self.threshold = FixedThreshold(threshold, num_classes)
+        self.threshold = (policy or FixedThreshold)(threshold, num_classes)
         self.lambda_u, self.rampup = lambda_u, rampup
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         (logits_x, _), (logits_u, _) = self.forward(model, batch)
         loss_x = self.supervised_term(logits_x, batch.y)
         probs = torch.softmax(logits_u.detach().float(), dim=1)
-        loss_u, _, stats = pseudo_label_term(logits_u, probs, self.threshold, batch.u_true)
+        loss_u, _, stats = pseudo_label_term(logits_u, probs, self.threshold, batch)
         w_u = self.lambda_u * linear_rampup(batch.step, batch.total_steps, self.rampup)
         loss = loss_x + w_u * loss_u
         return loss, {"loss_x": loss_x.item(), "loss_u": loss_u.item(), "w_u": w_u, **stats}

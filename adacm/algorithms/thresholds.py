@@ -8,6 +8,7 @@ adaptive per-class margin share this interface, so Table 1's rows differ only in
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -41,6 +42,10 @@ class Threshold:
 
     def load_state_dict(self, state: dict[str, list[float]]) -> None:
         """Fixed thresholds have nothing to restore."""
+
+
+#: how a method takes a threshold policy: built from (its threshold or floor, the number of classes)
+ThresholdFactory = Callable[[float, int], Threshold]
 
 
 class FixedThreshold(Threshold):

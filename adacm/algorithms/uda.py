@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from adacm.algorithms.base import Algorithm, Batch, pseudo_label_stats
-from adacm.algorithms.thresholds import FixedThreshold
+from adacm.algorithms.thresholds import FixedThreshold, ThresholdFactory
 
 TSA_SCHEDULES = ("none", "linear", "log", "exp")
 
@@ -61,11 +61,11 @@ class UDA(Algorithm):
     unlabeled_views = ("weak", "strong")
 
     def __init__(self, num_classes: int, temperature: float = 0.4, threshold: float = 0.8, lambda_u: float = 1.0,
-                 tsa: str = "none", joint_forward: bool = True) -> None:
+                 tsa: str = "none", policy: ThresholdFactory | None = None, joint_forward: bool = True) -> None:
         super().__init__(joint_forward)
         if tsa not in TSA_SCHEDULES:
             raise ValueError(f"tsa must be one of {', '.join(TSA_SCHEDULES)}, not {tsa!r}")
-        self.threshold = FixedThreshold(threshold, num_classes)
+        self.threshold = (policy or FixedThreshold)(threshold, num_classes)
         self.num_classes, self.temperature, self.lambda_u, self.tsa = num_classes, temperature, lambda_u, tsa
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
@@ -82,6 +82,7 @@ class UDA(Algorithm):
         logits_w = logits_w.detach().float()
         probs = torch.softmax(logits_w, dim=1)
         mask = self.threshold.mask(probs)
+        self.threshold.observe(probs, batch.u_index)
         target = torch.softmax(logits_w / self.temperature, dim=1)
         kl = (target * (torch.log_softmax(logits_w / self.temperature, dim=1)
                         - torch.log_softmax(logits_s.float(), dim=1))).sum(dim=1)
