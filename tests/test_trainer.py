@@ -21,6 +21,7 @@ import torch
 from scipy.stats import binom
 
 from adacm.algorithms import METHODS
+from adacm.algorithms.thresholds import FixedThreshold
 from adacm.data.dataset import NUM_CLASSES, Dataset, Part
 from adacm.data.datasets import load_dataset
 from adacm.errors import UserError
@@ -203,3 +204,18 @@ def test_nan_loss_names_the_step_and_keeps_the_last_good_checkpoint(ci_data, tmp
     state = torch.load(trainer.checkpoint_path, weights_only=False)
     assert state["epoch"] == 1 and len(state["history"]) == 1
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+@pytest.mark.slow
+def test_the_labeled_pass_runs_only_for_thresholds_that_learn_from_it(ci_data, tmp_path: Path, monkeypatch) -> None:
+    # FixMatch's fixed threshold learns nothing from the labeled set: predicting it anyway (as every
+    # run once did) must change nothing the run reports
+    cfg = replace(SMOKE.config("fer2013_ci", "fixmatch", 70, seed=0), epochs=2, iters_per_epoch=3)
+    cut = Trainer(cfg, ci_data, checkpoint_dir=tmp_path / "cut", progress=False).fit()
+    monkeypatch.setattr(FixedThreshold, "learns_from_labeled", True)
+    full = Trainer(cfg, ci_data, checkpoint_dir=tmp_path / "full", progress=False).fit()
+    assert all("labeled_acc" not in e for e in cut["epochs"]) and all("labeled_acc" in e for e in full["epochs"])
+    drop = ("labeled_acc", "time_s")
+    assert [{k: v for k, v in e.items() if k not in drop} for e in cut["epochs"]] == \
+        [{k: v for k, v in e.items() if k not in drop} for e in full["epochs"]]
+    assert cut["summary"] == full["summary"] and cut["predictions"] == full["predictions"]

@@ -310,13 +310,14 @@ class Trainer:
 
     def evaluate_epoch(self, train_stats: dict[str, float]) -> dict[str, Any]:
         ema, cfg, d = self.ema.model, self.cfg, self.data
-        probs_l, _ = predict(ema, d.x_l, self.numerics, self.device)
+        record: dict[str, Any] = {"epoch": self.epoch, **train_stats}
         threshold = self.algorithm.threshold
-        if threshold is not None:
+        if threshold is not None and threshold.learns_from_labeled:  # no reported number needs it otherwise
+            probs_l, _ = predict(ema, d.x_l, self.numerics, self.device)
             threshold.update_epoch(probs_l, torch.from_numpy(d.y_l), self.epoch)
+            record["labeled_acc"] = accuracy(probs_l, d.y_l)
         probs_t, _ = predict(ema, d.test[0], self.numerics, self.device)
-        record: dict[str, Any] = {"epoch": self.epoch, **train_stats, "labeled_acc": accuracy(probs_l, d.y_l),
-                                  "test_acc": accuracy(probs_t, d.test[1])}
+        record["test_acc"] = accuracy(probs_t, d.test[1])
         if d.val is not None:
             record["val_acc"] = accuracy(predict(ema, d.val[0], self.numerics, self.device)[0], d.val[1])
         if threshold is not None:
