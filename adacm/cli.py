@@ -70,8 +70,6 @@ def _data_check(args: argparse.Namespace) -> None:
 
 
 def _data_prepare(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
     out = Path(args.out)
     if out.suffix != ".npz":  # checked before reading, which can take hours
         raise UserError(f"--out {out}: the cache must end in .npz (the suite loads <name>.npz)")

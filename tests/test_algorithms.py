@@ -408,10 +408,17 @@ def test_every_pseudo_labelling_method_takes_a_threshold_policy(method: str) -> 
         def observe(self, probs: torch.Tensor, index: torch.Tensor | None) -> None:
             seen.append(index)
 
-    algo = build_algorithm(method, C, True, {"policy": lambda tau, num_classes: Spy(1e-9, num_classes)})
+    entry = METHODS[method]
+    algo = entry.cls(C, **{**entry.args, "policy": lambda tau, num_classes: Spy(1e-9, num_classes)})
     batch = make_batch(algo.unlabeled_views)
     if algo.needs_teacher:
         algo.teacher = tiny_model()
     _, stats = algo.loss(tiny_model(), batch)
     assert stats["mask_rate"] == 1.0
     assert len(seen) == 1 and torch.equal(seen[0], batch.u_index)
+
+
+def test_a_threshold_policy_is_not_a_command_line_option() -> None:
+    # --set takes JSON values; a policy is a callable, chosen by a registry entry (e.g. flexmatch)
+    with pytest.raises(UserError, match="--set policy: not an option of fixmatch on the command line"):
+        build_algorithm("fixmatch", C, True, {"policy": "flexmatch"})

@@ -73,7 +73,9 @@ def test_smoke_result_reproduces(stored: dict, tmp_path: Path, stored_threads: N
     assert fresh["split_hash"] == stored["split_hash"]
     assert fresh["data_sha256"] == stored["data_sha256"]
     assert fresh["numerics"] == stored["numerics"]
-    strip = lambda h: [{k: v for k, v in r.items() if k != "time_s"} for r in h]  # noqa: E731
+    # labeled_acc: stored runs predicted the labeled set for every method; a threshold that does not
+    # learn from it no longer asks for that pass, and nothing else in an epoch depends on it
+    strip = lambda h: [{k: v for k, v in r.items() if k not in ("time_s", "labeled_acc")} for r in h]  # noqa: E731
     if machine_kind(fresh["machine"]) == machine_kind(stored["machine"]):
         assert strip(fresh["epochs"]) == strip(stored["epochs"])  # same kernels: bit for bit
         assert fresh["predictions"] == stored["predictions"]

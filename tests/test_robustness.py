@@ -70,7 +70,7 @@ def corrupt_stored_result(tmp_path: Path) -> Path:
      "supervised takes no options"),
     ("B outside (0, 1]", [*SMOKE_ARGS, "--set", "b=1.5"], "B=1.5 must lie in (0, 1]"),
     ("gamma not above 1", [*SMOKE_ARGS, "--set", "gamma=0.5"], "gamma=0.5 must exceed 1"),
-    ("unknown method option", [*SMOKE_ARGS, "--set", "tau=0.5"], "unexpected keyword argument 'tau'"),
+    ("unknown method option", [*SMOKE_ARGS, "--set", "tau=0.5"], "--set tau: not an option of adacm on the command line (its options are t0, b, gamma"),
     ("malformed --set", [*SMOKE_ARGS, "--set", "b"], "--set 'b' must look like NAME=VALUE"),
     ("negative learning rate", [*SMOKE_ARGS, "--lr", "-0.001"], "learning rate -0.001 must be positive"),
     ("zero epochs", [*SMOKE_ARGS, "--epochs", "0"], "epochs 0 must be at least 1"),

@@ -6,6 +6,7 @@ is one module plus one line here.
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import types
 import typing
@@ -84,11 +85,27 @@ _KINDS: dict[type, tuple[str, tuple[type, ...]]] = {float: ("a number", (int, fl
                                                     bool: ("true or false", (bool,))}
 
 
+def command_line_options(cls: type[Algorithm]) -> list[str]:
+    """A method's options that ``--set NAME=VALUE`` can give: its constructor's arguments but the
+    class count, the forward mode and anything callable (a threshold policy is a registry entry's)."""
+    hints = typing.get_type_hints(cls.__init__)
+
+    def callable_hint(hint: Any) -> bool:
+        args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        return any(typing.get_origin(a) is collections.abc.Callable for a in args)
+
+    return [n for n in inspect.signature(cls).parameters
+            if n not in ("num_classes", "joint_forward") and not callable_hint(hints.get(n))]
+
+
 def check_option_types(cls: type[Algorithm], method: str, options: dict[str, Any]) -> None:
     """A user's option value against the annotated type of the method's parameter, with the fix."""
     hints = typing.get_type_hints(cls.__init__)
     for name, value in options.items():
         hint = hints.get(name)
+        if name not in command_line_options(cls):
+            raise UserError(f"--set {name}: not an option of {method} on the command line "
+                            f"(its options are {', '.join(command_line_options(cls))})")
         allowed = [h for h in (typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)) if h in _KINDS]
         if not allowed or value is None and type(None) in typing.get_args(hint):
             continue
@@ -109,7 +126,7 @@ def build_algorithm(method: str, num_classes: int, joint_forward: bool, override
         return cls(num_classes=num_classes, joint_forward=joint_forward, **args) if cls is not Supervised \
             else cls(joint_forward=joint_forward)
     except TypeError as exc:
-        options = [n for n in inspect.signature(cls).parameters if n not in ("num_classes", "joint_forward")]
-        raise UserError(f"bad arguments for {method}: {exc}; its options are {', '.join(options)}") from exc
+        raise UserError(f"bad arguments for {method}: {exc}; its options are "
+                        f"{', '.join(command_line_options(cls))}") from exc
     except ValueError as exc:
         raise UserError(f"bad arguments for {method}: {exc}") from exc

@@ -17,8 +17,6 @@ class Threshold:
     """Interface: a per-class threshold vector and the mask it induces."""
 
     num_classes: int
-    #: whether ``update_epoch`` learns from the labeled set (the trainer predicts it only then)
-    learns_from_labeled: bool = False
 
     def values(self) -> torch.Tensor:
         """The current threshold of each class (length ``num_classes``)."""
@@ -36,9 +34,14 @@ class Threshold:
         confidence, predicted = probs.max(dim=1)
         return confidence >= self.values().to(probs.device)[predicted]
 
+    @property
+    def learns_from_labeled(self) -> bool:
+        """Whether it learns from the labeled set (it overrides ``update_epoch``): the trainer
+        predicts the labeled set only for such a threshold."""
+        return type(self).update_epoch is not Threshold.update_epoch
+
     def update_epoch(self, probs: torch.Tensor, targets: torch.Tensor, epoch: int) -> None:
-        """Learn from the EMA model's predictions on the labeled set after ``epoch`` (1-based); called
-        only where ``learns_from_labeled``."""
+        """Learn from the EMA model's predictions on the labeled set after ``epoch`` (1-based)."""
 
     def state_dict(self) -> dict[str, list[float]]:
         return {"values": self.values().tolist()}
@@ -73,8 +76,6 @@ class AdaptiveMargin(Threshold):
     This is the official code's form (``0.97 * mean / (1 + exp(-epoch))``, floor 0.8); the
     paper's printed Eq. 5 is garbled. Before the first update every class starts at T0.
     """
-
-    learns_from_labeled = True
 
     def __init__(self, num_classes: int, t0: float = 0.8, b: float = 0.97, gamma: float = math.e) -> None:
         if not 0.0 < b <= 1.0:

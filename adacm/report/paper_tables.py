@@ -49,6 +49,11 @@ class PaperTable:
         return list(self.grid_methods or self.rows)
 
     @property
+    def by(self) -> str:
+        """What a column's first part names: the dataset, or (a table over several backbones) the model."""
+        return "model" if len(self.backbones) > 1 else "dataset"
+
+    @property
     def settings(self) -> list[tuple[str, int]]:
         """The paper's (dataset, labels) settings; Tables 3 and 4 train on RAF-DB only (their keys
         carry the labels last)."""

@@ -17,8 +17,6 @@ from adacm.report.paper_tables import PAPER_TABLES
 from adacm.run.config import ADDED_LATER
 from adacm.run.protocols import get_protocol
 
-#: the paper's backbone a model of this suite stands in for (Table 4 columns)
-
 
 def metric_value(result: dict[str, Any], metric: str) -> float | None:
     """A run's value of ``metric``: a summary field, or ``ckplus_*`` from its CK+ evaluation."""
@@ -105,20 +103,15 @@ class Layout:
 def paper_layout(table: int, protocol: str) -> Layout:
     """Rows and columns of the paper's Table ``table`` in a protocol's terms: its stand-in
     datasets (Tables 1-3) or its backbones (Table 4), and the backbones its runs use."""
-    proto = get_protocol(protocol)
-    keys = list(paper.TABLES[table])
-    methods = PAPER_TABLES[table].rows
-    backbones = tuple(default_backbone(protocol, **b) for b in PAPER_TABLES[table].backbones.values())
-    if table == 4:
+    proto, spec = get_protocol(protocol), PAPER_TABLES[table]
+    backbones = tuple(default_backbone(protocol, **b) for b in spec.backbones.values())
+    if spec.by == "model":  # the paper's columns are its backbones: ours are the protocol's model and WRN-28-2
         models = {"resnet18": proto.model, "wrn28_2": "wrn28_2"}
-        columns = list(dict.fromkeys((models[b], proto.setting("rafdb", n)[1]) for _, b, n in keys))
-        return Layout(methods, columns, "model", backbones)
-    if table == 3:  # RAF-DB only: its keys carry no dataset
-        columns = list(dict.fromkeys(proto.setting("rafdb", n) for _, n in keys))
+        columns = list(dict.fromkeys((models[b], proto.setting("rafdb", n)[1]) for _, b, n in paper.TABLES[table]))
     else:
-        settings = (proto.setting(d, n) for _, d, n in keys)
+        settings = (proto.setting(d, n) for d, n in spec.settings)
         columns = list(dict.fromkeys((d, n) for d, n in settings if d in proto.datasets))
-    return Layout(methods, columns, "dataset", backbones)
+    return Layout(spec.rows, columns, spec.by, backbones)
 
 
 #: the config fields that make a protocol's default run (a run differing in any is a variant or a sweep)

@@ -24,7 +24,7 @@ def train_grid(args: argparse.Namespace, ctx: Distributed) -> None:
     for i, cfg in enumerate(todo, 1):
         say(ctx, f"[{i}/{len(todo)}] {cfg.run_name()}")
         if not args.dry_run:
-            train_one(cfg, args.results_dir, args.experiment, args.precision, workers=args.workers)
+            train_one(cfg, args.results_dir, args.experiment, args.precision, workers=args.workers, rerun=args.rerun)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> None:
         code = stop.code if isinstance(stop.code, int) else 1
     except Exception:
         traceback.print_exc()
-        ctx.exit(1)  # not through close: the other ranks may wait in a collective that never comes; torchrun stops them
+        code = 1
+    if code:
+        ctx.exit(code)  # not through close: a rank that failed alone leaves the others in a collective; torchrun stops them
     ctx.close()
     ctx.exit(code)
 

@@ -207,7 +207,7 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
     for model in [] if dry_run else plan.builds:
         pretrain(float("inf"), CPU_SIMCLR_STEPS, SimCLRConfig(model=model), precision=precision)
     if plan.to_train and not dry_run and jobs > 1:
-        train_side_by_side(plan.to_train, results_dir, experiment, precision, jobs, workers)
+        train_side_by_side(plan.to_train, results_dir, experiment, precision, jobs, workers, rerun)
         plan.stored.update({cfg.key(): find_result(results_dir, cfg) for cfg in plan.to_train})
     results = []
     for i, cfg in enumerate(configs, 1):
@@ -219,14 +219,15 @@ def run_configs(configs: list[RunConfig], results_dir: Path, experiment: str, re
             continue
         if dry_run or not in_shard(cfg, shard):
             continue
-        result = train_one(cfg, results_dir, experiment, precision, workers=workers)
+        result = train_one(cfg, results_dir, experiment, precision, workers=workers, rerun=rerun)
         if result is not None:
             results.append(result)
     return results
 
 
 def train_one(cfg: RunConfig, results_dir: Path, experiment: str, precision: str | None,
-              progress: bool = True, concurrent_runs: int = 1, workers: int | None = None) -> dict[str, Any] | None:
+              progress: bool = True, concurrent_runs: int = 1, workers: int | None = None,
+              rerun: bool = False) -> dict[str, Any] | None:
     """Train one run and store it; None if another process holds it. Under its lock the store is
     read again: a process that planned the grid earlier must not train a run finished since. Under
     torchrun every rank calls this: rank 0 holds the lock, reads and writes the store, and tells the
@@ -237,8 +238,8 @@ def train_one(cfg: RunConfig, results_dir: Path, experiment: str, precision: str
         if not ctx.from_main(acquired):
             say(ctx, f"  {cfg.run_name()} → being trained by another process; skipped")
             return None
-        stored = ctx.on_main(lambda: find_result(results_dir, cfg))
-        if stored and made_from_recorded_weights(stored, cfg):
+        stored = None if rerun else ctx.on_main(lambda: stored_to_reuse(results_dir, cfg))
+        if stored:
             return stored
         trainer = Trainer(cfg, progress=progress, precision=precision, workers=workers)
         result = trainer.fit()
@@ -251,6 +252,12 @@ def train_one(cfg: RunConfig, results_dir: Path, experiment: str, precision: str
     return result
 
 
+def stored_to_reuse(results_dir: Path, cfg: RunConfig) -> dict[str, Any] | None:
+    """The stored result of ``cfg`` if it stands (made from weights the suite can name), else None."""
+    stored = find_result(results_dir, cfg)
+    return stored if stored and made_from_recorded_weights(stored, cfg) else None
+
+
 def say(ctx: Distributed, message: str) -> None:
     """A progress line on stderr, from rank 0 only."""
     if ctx.is_main:
@@ -258,7 +265,7 @@ def say(ctx: Distributed, message: str) -> None:
 
 
 def train_side_by_side(configs: list[RunConfig], results_dir: Path, experiment: str, precision: str | None,
-                       jobs: int, workers: int | None = None) -> None:
+                       jobs: int, workers: int | None = None, rerun: bool = False) -> None:
     """Train ``configs`` ``jobs`` at a time, each in its own process with cores ÷ jobs threads, in
     grid order (a seed's methods start together). A run computes the same with or without others
     beside it (tests/test_runner.py); its thread count is recorded in its machine block."""
@@ -267,7 +274,7 @@ def train_side_by_side(configs: list[RunConfig], results_dir: Path, experiment: 
     start = time.perf_counter()
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=torch.set_num_threads,
                              initargs=(threads,)) as pool:
-        futures = [pool.submit(train_one, cfg, results_dir, experiment, precision, False, jobs, workers)
+        futures = [pool.submit(train_one, cfg, results_dir, experiment, precision, False, jobs, workers, rerun)
                    for cfg in configs]
         for done, future in enumerate(as_completed(futures), 1):
             future.result()

@@ -20,13 +20,12 @@ def run_table(args: argparse.Namespace, table: PaperTable) -> str:
     if not configs:
         raise UserError("the grid is empty: check --dataset/--labels/--seeds")
     plan = plan_grid(configs, args.results_dir, args.rerun, args.shard)
-    by = "model" if len(table.backbones) > 1 else "dataset"
-    columns = list(dict.fromkeys((c.model if by == "model" else c.dataset, c.n_labels) for c in configs))
+    columns = list(dict.fromkeys((c.model if table.by == "model" else c.dataset, c.n_labels) for c in configs))
     keys = {c.key() for c in configs}
 
     def markdown(results: list[dict[str, Any]]) -> str:
         body = markdown_table([r for r in results if r["key"] in keys], args.methods, columns, args.metric,
-                              table.number, by)
+                              table.number, table.by)
         return f"{METRICS[args.metric]}, protocol `{args.protocol}`, mean ± sample std over seeds\n\n{body}"
 
     if plan.to_train and not args.dry_run and plan.missing < len(configs):  # what is stored, before hours of training
