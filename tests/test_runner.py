@@ -4,6 +4,7 @@ what they compute alone."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from conftest import run
 from adacm.paths import sha256_file
 from adacm.run.protocols import get_protocol
 from adacm.run.runner import made_from_recorded_weights, run_configs
+from adacm.run.trainer import Trainer
 
 SMOKE = get_protocol("smoke")
 
@@ -90,3 +92,15 @@ def test_runs_from_any_recorded_build_stand_whichever_build_is_here(tmp_path: Pa
     here.write_bytes(b"another build")
     assert made_from_recorded_weights(r | {"init_sha256": sha256_file(here)}, cfg)
     assert made_from_recorded_weights(r, cfg)  # the recorded build's runs still stand
+
+
+@pytest.mark.slow
+def test_rerun_trains_a_stored_run_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADACM_CACHE", str(tmp_path / "cache"))
+    fits: list[str] = []
+    fit = Trainer.fit
+    monkeypatch.setattr(Trainer, "fit", lambda self: fits.append(self.cfg.key()) or fit(self))
+    cfg = replace(SMOKE.config("fer2013_ci", "supervised", 70, seed=0), epochs=1, iters_per_epoch=1)
+    for rerun in (False, False, True):
+        run_configs([cfg], tmp_path / "results", "t", rerun=rerun, precision="fp32")
+    assert fits == [cfg.key(), cfg.key()]  # trained, reused, trained again
