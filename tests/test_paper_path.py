@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,9 +20,10 @@ from adacm.data.dataset import NUM_CLASSES
 from adacm.data.datasets import load_dataset
 from adacm.data.synthetic import write_ckplus_subset, write_rafdb_tree
 from adacm.models.resnet import msceleb_layout
-from adacm.paths import REPO_ROOT, data_dir, sha256_file
+from adacm.paths import data_dir, sha256_file
 from adacm.run.protocols import get_protocol
 from adacm.run.trainer import Trainer
+from adacm.studies.device_check import paper_command
 
 pytestmark = pytest.mark.slow
 
@@ -58,10 +58,7 @@ def test_paper_protocol_trains_records_resumes_and_renders(tree: Path, msceleb: 
     results = tmp_path / "results"
     env = {**os.environ, "ADACM_CACHE": str(tmp_path / "cache")}
     env.pop("ADACM_PRECISION", None)  # the protocol's own default is what is checked
-    command = [sys.executable, str(REPO_ROOT / "experiments" / "table2.py"), "--protocol", "paper",
-               "--dataset", "rafdb", "--labels", str(LABELS), "--seeds", "0", "--methods", "adacm",
-               "--epochs", "2", "--iters", "1", "--init", str(msceleb), "--data-root", str(tree),
-               "--results-dir", str(results)]
+    command = paper_command(tree, msceleb, LABELS, ["adacm"], epochs=2, iters=1, results_dir=results)
     trained = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert "| Ada-CM (`adacm`) | " in trained.stdout

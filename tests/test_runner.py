@@ -13,7 +13,8 @@ from conftest import run
 
 from adacm.paths import sha256_file
 from adacm.run.protocols import get_protocol
-from adacm.run.runner import made_from_recorded_weights, run_configs
+from adacm.run.runner import made_from_recorded_weights, plan_grid, run_configs, stored_to_reuse
+from adacm.run.store import save_result
 from adacm.run.trainer import Trainer
 
 SMOKE = get_protocol("smoke")
@@ -69,6 +70,21 @@ def test_a_run_from_since_changed_weights_is_trained_again(tmp_path: Path) -> No
     assert not made_from_recorded_weights(r, cfg)
     weights.unlink()  # gone: the stored run stands
     assert made_from_recorded_weights(r, cfg)
+
+
+def test_the_plan_sets_aside_a_stored_run_from_other_weights_and_says_so(tmp_path: Path, capsys) -> None:
+    """One decision (``stored_to_reuse``) serves the planner, each run's lock and the torchrun launcher."""
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"first")
+    cfg = get_protocol("cpu").config("fer2013", "adacm", 100, 0, init=str(weights))
+    save_result(tmp_path / "results", "t", run("adacm", 0, 30.0, init=str(weights)) | {"init_sha256": sha256_file(weights)})
+    assert stored_to_reuse(tmp_path / "results", cfg) is not None
+    assert plan_grid([cfg], tmp_path / "results").to_train == []
+    weights.write_bytes(b"second")
+    assert stored_to_reuse(tmp_path / "results", cfg) is None
+    assert capsys.readouterr().err == ""
+    assert plan_grid([cfg], tmp_path / "results").to_train == [cfg]
+    assert "stored from other" in capsys.readouterr().err
 
 
 def test_runs_from_any_recorded_build_stand_whichever_build_is_here(tmp_path: Path, monkeypatch) -> None:

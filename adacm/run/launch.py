@@ -10,8 +10,14 @@ import traceback
 from adacm.algorithms import method_args
 from adacm.errors import run_cli
 from adacm.run.distributed import Distributed
-from adacm.run.runner import add_grid_args, grid_from_args, in_shard, say, train_one
-from adacm.run.store import find_result
+from adacm.run.runner import (
+    add_grid_args,
+    grid_from_args,
+    in_shard,
+    say,
+    stored_to_reuse,
+    train_one,
+)
 
 
 def train_grid(args: argparse.Namespace, ctx: Distributed) -> None:
@@ -19,7 +25,8 @@ def train_grid(args: argparse.Namespace, ctx: Distributed) -> None:
     for method in args.methods:  # a typo fails now, not after the grid's first runs
         method_args(method)
     configs = [c for c in grid_from_args(args) if in_shard(c, args.shard)]
-    todo = ctx.on_main(lambda: [c for c in configs if args.rerun or not find_result(args.results_dir, c)])
+    todo = ctx.on_main(lambda: [c for c in configs
+                                if args.rerun or not stored_to_reuse(args.results_dir, c, tell=True)])
     say(ctx, f"{len(configs)} runs, {len(todo)} to train on {ctx.world_size} process(es)")
     for i, cfg in enumerate(todo, 1):
         say(ctx, f"[{i}/{len(todo)}] {cfg.run_name()}")

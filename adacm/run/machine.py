@@ -40,13 +40,18 @@ def native_bf16() -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
+def cpu_cores() -> int:
+    """Logical cores of this machine: the training threads, side-by-side jobs and loader workers share them."""
+    return os.cpu_count() or 1
+
+
 def cpu_capability() -> str:
     return torch.backends.cpu.get_cpu_capability()
 
 
 def machine(device: torch.device | None = None) -> dict[str, Any]:
     """The provenance block of a result: the hardware and the software versions that computed it."""
-    out: dict[str, Any] = {"cpu_model": cpu_model(), "cpu_cores": os.cpu_count(), "cpu_capability": cpu_capability(),
+    out: dict[str, Any] = {"cpu_model": cpu_model(), "cpu_cores": cpu_cores(), "cpu_capability": cpu_capability(),
                            "native_bf16": native_bf16(), "threads": torch.get_num_threads(),
                            "torch": torch.__version__, "torchvision": torchvision.__version__}
     if device is not None and device.type == "cuda":

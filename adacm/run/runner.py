@@ -33,6 +33,7 @@ from adacm.models.weights import simclr_weights_path
 from adacm.paths import sha256_file
 from adacm.run.config import RunConfig
 from adacm.run.distributed import Distributed
+from adacm.run.machine import cpu_cores
 from adacm.run.numerics import CHOICES
 from adacm.run.pretrain import SimCLRConfig, build_of, pretrain
 from adacm.run.pretrain import estimate_minutes as estimate_pretrain_minutes
@@ -178,12 +179,7 @@ class Plan:
 def plan_grid(configs: list[RunConfig], results_dir: Path, rerun: bool = False,
               shard: tuple[int, int] = (0, 1)) -> Plan:
     check_results_dir(results_dir)
-    stored = {cfg.key(): find_result(results_dir, cfg) for cfg in configs} if not rerun else {}
-    for cfg in configs:
-        if stored.get(cfg.key()) and not made_from_recorded_weights(stored[cfg.key()], cfg):
-            print(f"{cfg.run_name()}: stored from other {cfg.init} weights (sha256 "
-                  f"{str(stored[cfg.key()]['init_sha256'])[:12]}…); training again", file=sys.stderr, flush=True)
-            stored[cfg.key()] = None
+    stored = {cfg.key(): stored_to_reuse(results_dir, cfg, tell=True) for cfg in configs} if not rerun else {}
     to_train = [cfg for cfg in configs if not stored.get(cfg.key()) and in_shard(cfg, shard)]
     builds = list(dict.fromkeys(c.model for c in to_train if c.init == "simclr" and not simclr_weights_path(c.model).is_file()))
     return Plan(configs, stored, to_train, builds)
@@ -252,10 +248,16 @@ def train_one(cfg: RunConfig, results_dir: Path, experiment: str, precision: str
     return result
 
 
-def stored_to_reuse(results_dir: Path, cfg: RunConfig) -> dict[str, Any] | None:
-    """The stored result of ``cfg`` if it stands (made from weights the suite can name), else None."""
+def stored_to_reuse(results_dir: Path, cfg: RunConfig, tell: bool = False) -> dict[str, Any] | None:
+    """The stored result of ``cfg`` if it stands (made from weights the suite can name), else None;
+    with ``tell``, say on stderr when a stored run is set aside for that reason."""
     stored = find_result(results_dir, cfg)
-    return stored if stored and made_from_recorded_weights(stored, cfg) else None
+    if stored and not made_from_recorded_weights(stored, cfg):
+        if tell:
+            print(f"{cfg.run_name()}: stored from other {cfg.init} weights (sha256 "
+                  f"{str(stored['init_sha256'])[:12]}…); training again", file=sys.stderr, flush=True)
+        return None
+    return stored
 
 
 def say(ctx: Distributed, message: str) -> None:
@@ -304,7 +306,7 @@ def announce(plan: Plan, precision: str | None, jobs: int = 1) -> None:
 
 
 def threads_per_job(jobs: int) -> int:
-    return max(1, (os.cpu_count() or 1) // jobs)
+    return max(1, cpu_cores() // jobs)
 
 
 def run_shape(cfg: RunConfig) -> tuple[Any, ...]:

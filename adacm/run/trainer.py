@@ -44,7 +44,7 @@ from adacm.paths import REPO_ROOT, cache_dir
 from adacm.run.config import RunConfig
 from adacm.run.crossdata import ckplus_report, load_ckplus, trained_on_rafdb
 from adacm.run.distributed import Distributed
-from adacm.run.machine import cpu_model, machine
+from adacm.run.machine import cpu_cores, cpu_model, machine
 from adacm.run.numerics import Numerics
 from adacm.run.numerics import choose as choose_numerics
 from adacm.run.predictions import encode_probs
@@ -59,7 +59,7 @@ def run_folder(cfg: RunConfig) -> Path:
 def free_cores(device: torch.device) -> int:
     """Loader workers by default: the cores a GPU run leaves free (one drives the GPU); on a CPU
     the training threads use every core, so none."""
-    return max(0, (os.cpu_count() or 1) - 1) if device.type == "cuda" else 0
+    return max(0, cpu_cores() - 1) if device.type == "cuda" else 0
 
 
 def pick_device() -> torch.device:

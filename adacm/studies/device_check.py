@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,22 @@ from adacm.paths import REPO_ROOT, data_dir
 from adacm.run.config import RunConfig
 from adacm.run.machine import machine, machine_kind
 from adacm.run.store import load_results
-from adacm.run.trainer import git_commit
+from adacm.run.trainer import free_cores, git_commit
 from adacm.studies import bench
 
 TRAIN_PER_CLASS, TEST_PER_CLASS, LABELS = 60, 20, 70
 EPOCHS, ITERS = 2, 50
 METHODS = ("supervised", "adacm")
+
+
+def paper_command(data_root: Path, init: Path, labels: int, methods: Sequence[str], epochs: int, iters: int,
+                  results_dir: Path) -> list[str]:
+    """Table 2's script on the `paper` protocol, seed 0, its schedule cut to ``epochs`` × ``iters``:
+    a short grid on a RAF-DB tree under ``data_root`` from MS-Celeb-layout weights ``init``."""
+    return [sys.executable, str(REPO_ROOT / "experiments" / "table2.py"), "--protocol", "paper",
+            "--dataset", "rafdb", "--labels", str(labels), "--seeds", "0", "--methods", *methods,
+            "--epochs", str(epochs), "--iters", str(iters), "--init", str(init), "--data-root", str(data_root),
+            "--results-dir", str(results_dir)]
 
 
 def paper_grid(out: Path) -> list[dict[str, Any]]:
@@ -49,11 +59,7 @@ def paper_grid(out: Path) -> list[dict[str, Any]]:
     write_ckplus_subset(data_dir() / "ckplus.npz", out / "ckplus.npz", per_class=20)
     weights = out / "resnet18_msceleb.pth"
     torch.save(msceleb_layout(torchvision.models.resnet18(weights=None).state_dict()), weights)
-    command = [sys.executable, str(REPO_ROOT / "experiments" / "table2.py"), "--protocol", "paper",
-               "--dataset", "rafdb", "--labels", str(LABELS), "--seeds", "0", "--methods", *METHODS,
-               "--epochs", str(EPOCHS), "--iters", str(ITERS), "--init", str(weights), "--data-root", str(out),
-               "--results-dir", str(out / "results")]
-    subprocess.run(command, check=True)
+    subprocess.run(paper_command(out, weights, LABELS, METHODS, EPOCHS, ITERS, out / "results"), check=True)
     runs = []
     for r in load_results(out / "results", "paper"):
         cfg = RunConfig.from_dict(r["config"])
@@ -72,7 +78,7 @@ def device_check(out_dir: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         bench.main(["--sizes", "224", "--iters", "20", "--out", tmp])
         subprocess.run([sys.executable, str(REPO_ROOT / "experiments" / "augment_scaling.py"), "--out", tmp,
-                        "--workers", "0", "1", "2", "4", "8", str(max(1, (os.cpu_count() or 2) - 1))], check=True)
+                        "--workers", "0", "1", "2", "4", "8", str(free_cores(torch.device("cuda")))], check=True)
         [bench_file] = Path(tmp).glob("bench_*.json")
         [augment_file] = Path(tmp).glob("augment_*.json")
         report = {"machine": machine(torch.device("cuda")), "code": git_commit(),
