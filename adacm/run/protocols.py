@@ -91,10 +91,12 @@ def ema_decay_for(iters_per_epoch: int, horizon_epochs: float = EMA_HORIZON_EPOC
 #: the `cpu` schedule's iterations per epoch, and the `long` regime's (4×: 6,400 steps in all)
 CPU_ITERS, LONG_ITERS = 160, 640
 #: named variants (``--variant``), each a regime of the claims (``adacm claims --regimes``): the
-#: backbones the pilot compared (docs/pilot.md; ``simclr`` is the default chosen there) and the
-#: default backbone on a 4× longer schedule, its EMA decay rescaled by ``ema_decay_for``
+#: backbones the pilot compared (docs/pilot.md; ``simclr`` is the default chosen there), the
+#: ImageNet MobileNetV2 at the side its probe study chose (docs/pilot.md, "The ImageNet start") and
+#: the default backbone on a 4× longer schedule, its EMA decay rescaled by ``ema_decay_for``
 CPU_VARIANTS: dict[str, dict[str, Any]] = {
     "face": {"model": "dlib_face", "init": "face", "image_size": 112},
+    "imagenet": {"model": "mobilenet_v2", "init": "imagenet", "image_size": 160},
     "simclr": {"model": "resnet18", "init": "simclr", "image_size": 48},
     "scratch": {"model": "resnet18", "init": "scratch", "image_size": 48},
     "long": {"model": "resnet18", "init": "simclr", "image_size": 48, "iters_per_epoch": LONG_ITERS,
