@@ -115,3 +115,14 @@ def test_a_fixed_init_fits_only_its_own_model() -> None:
         build_model("resnet18", C, "imagenet")
     with pytest.raises(UserError, match="--init face are dlib_face's weights"):
         build_model("mobilenet_v2", C, "face")
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_every_backbone_gives_its_features_and_round_trips_its_shared_weights(name: str) -> None:
+    backbone = BACKBONES[name]().eval()
+    side = max(backbone.min_input_size, 32)
+    with torch.no_grad():
+        assert backbone(torch.rand(2, 3, side, side)).shape == (2, backbone.feature_dim)
+    other = BACKBONES[name]()
+    assert other.load_pretrained_state(backbone.torchvision_state()) == ([], [])
+    assert all(torch.equal(a, b) for a, b in zip(other.state_dict().values(), backbone.state_dict().values()))

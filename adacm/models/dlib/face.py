@@ -262,6 +262,11 @@ class DlibFaceBackbone(Backbone):
     def load_pretrained_state(self, state: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
         return self.net.load_pretrained_state(state)
 
+    def torchvision_state(self) -> dict[str, torch.Tensor]:
+        """The network's weights in the converted file's layout (before ``calibrate``, which turns
+        its affines into batch-norms; the feature standardisation is not part of the shared weights)."""
+        return self.net.state_dict()
+
     @torch.no_grad()
     def calibrate(self, images: torch.Tensor, batch_size: int = 128) -> None:
         """Restore batch-norm from statistics of ``images`` (float RGB in [0,1]) without changing the function."""
