@@ -10,10 +10,8 @@ Example: python experiments/augment_scaling.py --workers 1 2
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +22,9 @@ from adacm.algorithms.adacm import AdaCM
 from adacm.data.datasets import load_dataset
 from adacm.data.loader import Augmenter, StepPlan
 from adacm.errors import run_cli
-from adacm.run.machine import machine, machine_kind
+from adacm.run.machine import machine
 from adacm.run.trainer import git_commit
-from adacm.studies.bench import file_slug
+from adacm.studies.bench import write_record
 
 SIZE, FACES, BATCH = 224, 512, 16
 
@@ -70,9 +68,7 @@ def main() -> None:
         for n, r in report["images_per_s"].items():
             scale = report["scaling_vs_one_worker"].get(n)
             print(f"{n} worker(s): {r:.0f} images/s" + (f" ({scale:.2f} × N × one worker's)" if scale else ""))
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / f"augment_{file_slug(machine_kind(report['machine']))}_{datetime.now():%Y%m%d-%H%M%S}.json"
-        path.write_text(json.dumps(report, indent=1) + "\n")
+        path = write_record(args.out, "augment", report)
         print(f"wrote {path}")
 
     run_cli(run)

@@ -17,9 +17,7 @@ Example: python experiments/input_size.py --sizes 48 64 96 112 128 160
 from __future__ import annotations
 
 import argparse
-import json
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +28,16 @@ from adacm.data.splits import labeled_indices
 from adacm.data.streams import resize_images
 from adacm.errors import UserError, run_cli
 from adacm.models import build_model, check_init, check_model
-from adacm.run.machine import machine, machine_kind
+from adacm.run.machine import machine
 from adacm.run.numerics import Numerics
 from adacm.run.pretrain import linear_probe
 from adacm.run.protocols import CPU_VARIANTS, get_protocol
 from adacm.run.trainer import git_commit, pick_device
-from adacm.studies.bench import file_slug, images_per_iteration, suite_speed
+from adacm.studies.bench import (
+    images_per_iteration,
+    suite_speed,
+    write_record,
+)
 
 LABELS = (400, 4000)
 WITHIN = 1.0  # points: the rule's tolerance
@@ -95,9 +97,7 @@ def main() -> None:
         if args.steps < 1:
             raise UserError(f"--steps {args.steps} must be ≥ 1")
         report = study(args.model, args.init, args.sizes, args.steps)
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / f"input_size_{file_slug(machine_kind(report['machine']))}_{datetime.now():%Y%m%d-%H%M%S}.json"
-        path.write_text(json.dumps(report, indent=1) + "\n")
+        path = write_record(args.out, "input_size", report)
         print(f"chosen: {report['chosen_size']} px ({report['rule']}); wrote {path}")
 
     run_cli(run)

@@ -12,19 +12,17 @@ Example: python experiments/jobs_throughput.py
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from adacm.errors import UserError, run_cli
-from adacm.run.machine import machine, machine_kind
+from adacm.run.machine import machine
 from adacm.run.protocols import get_protocol
 from adacm.run.runner import run_configs, threads_per_job
 from adacm.run.store import find_result
 from adacm.run.trainer import git_commit
-from adacm.studies.bench import file_slug
+from adacm.studies.bench import write_record
 
 METHOD, LABELS = "adacm", 4000
 MODES = {1: (3, 4), 2: (5, 6)}  # jobs → seeds
@@ -58,9 +56,7 @@ def main() -> None:
 
     def run() -> None:
         report = measure(args.results_dir)
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / f"jobs_{file_slug(machine_kind(report['machine']))}_{datetime.now():%Y%m%d-%H%M%S}.json"
-        path.write_text(json.dumps(report, indent=1) + "\n")
+        path = write_record(args.out, "jobs", report)
         for m in report["modes"]:
             print(f"{m['jobs']} at a time ({m['threads_per_run']} thread(s) each): {m['runs']} runs in "
                   f"{m['seconds'] / 60:.1f} min, {m['runs_per_hour']:.2f} runs/hour")

@@ -337,6 +337,14 @@ def file_slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60] or "machine"
 
 
+def write_record(out: Path, prefix: str, report: dict[str, Any]) -> Path:
+    """Store a measurement as ``out/<prefix>_<machine kind>_<local time>.json``; the path."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{prefix}_{file_slug(machine_kind(report['machine']))}_{datetime.now():%Y%m%d-%H%M%S}.json"
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    return path
+
+
 def format_table(results: dict[str, dict[str, float]]) -> str:
     lines = [f"{'size':>6} {'suite':>9} {'official':>9} {'ceiling':>9} {'suite/official':>15} {'suite/ceiling':>14}"]
     for size, r in results.items():
@@ -395,11 +403,7 @@ def run_bench(args: argparse.Namespace) -> None:
                              for size in args.sizes}
         for size, p in report["profile"].items():
             print(format_profile(size, p))
-    args.out.mkdir(parents=True, exist_ok=True)
-    kind = file_slug(machine_kind(report["machine"]))
-    path = args.out / f"bench_{kind}_{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"wrote {path}")
+    print(f"wrote {write_record(args.out, 'bench', report)}")
 
 
 def main(argv: list[str] | None = None) -> None:

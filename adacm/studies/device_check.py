@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from adacm.errors import UserError, run_cli
 from adacm.models.resnet import msceleb_layout
 from adacm.paths import REPO_ROOT, data_dir
 from adacm.run.config import RunConfig
-from adacm.run.machine import machine, machine_kind
+from adacm.run.machine import machine
 from adacm.run.store import load_results
 from adacm.run.trainer import free_cores, git_commit
 from adacm.studies import bench
@@ -85,10 +84,7 @@ def device_check(out_dir: Path) -> Path:
                   "bench": json.loads(bench_file.read_text()), "augment": json.loads(augment_file.read_text()),
                   "paper_runs": paper_grid(Path(tmp))}
     report["minutes"] = round((time.perf_counter() - start) / 60, 2)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"device_check_{bench.file_slug(machine_kind(report['machine']))}_" \
-                     f"{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(report, indent=1) + "\n")
+    path = bench.write_record(out_dir, "device_check", report)
     print(f"wrote {path} ({report['minutes']} min)")
     return path
 
