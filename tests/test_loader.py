@@ -23,11 +23,26 @@ def same(a: list[list[np.ndarray]], b: list[list[np.ndarray]]) -> bool:
     return all(np.array_equal(u, v) for p, q in zip(a, b, strict=True) for u, v in zip(p, q, strict=True))
 
 
+def shared_blocks() -> set[str]:
+    return {p.name for p in Path("/dev/shm").glob("psm_*")}
+
+
 def test_workers_compute_the_batches_computed_in_process() -> None:
     augmenter = Augmenter(IMAGES[:40], IMAGES[40:], 3, ("weak", "weak", "strong"))
     alone = list(augmenter.iterate(PLANS, 0))
+    before = shared_blocks()
     assert same(alone, list(augmenter.iterate(PLANS, 2)))
+    assert shared_blocks() == before  # the views' shared block is gone with the epoch
     assert not np.array_equal(alone[0][1], alone[0][2])  # two weak views of one image differ
+
+
+def test_an_epoch_left_early_releases_its_workers_and_shared_block() -> None:
+    augmenter = Augmenter(IMAGES[:40], IMAGES[40:], 3, ("weak", "strong"))
+    before = shared_blocks()
+    epoch = augmenter.iterate(PLANS, 2)
+    assert same([next(epoch)], [augmenter.step_views(PLANS[0])])
+    epoch.close()  # e.g. a loss that is not finite stops the epoch
+    assert shared_blocks() == before
 
 
 def test_each_rank_augments_its_slice_of_the_single_process_batch() -> None:
