@@ -71,9 +71,10 @@ def chosen_size(rows: list[dict[str, Any]]) -> int:
 
 
 def study(model: str, init: str, sizes: list[int], steps: int) -> dict[str, Any]:
-    check_init(model, init)
     for size in sizes:
         check_model(model, size)
+    for start in [(model, init), *((CPU_VARIANTS[v]["model"], CPU_VARIANTS[v]["init"]) for v in REFERENCES)]:
+        check_init(*start)  # every start's weights, before the first probe
     load = os.getloadavg()[0]
     rows = [probe_start(model, init, size, steps) for size in sizes]
     references = [probe_start(CPU_VARIANTS[v]["model"], CPU_VARIANTS[v]["init"], CPU_VARIANTS[v]["image_size"], steps)

@@ -16,11 +16,10 @@ from adacm.run.protocols import get_protocol
 from adacm.run.trainer import pick_device
 from adacm.studies.bench import compile_net_seconds, profile_epoch
 
-pytestmark = pytest.mark.slow  # every test here trains or starts processes
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_tiny_bench_writes_its_report(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "adacm.studies.bench", "--sizes", "48", "--iters", "2", "--warmup", "1", "--steps",
                           "--out", str(tmp_path)], cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -44,6 +43,7 @@ def test_tiny_bench_writes_its_report(tmp_path: Path) -> None:
     assert "suite/official" in out.stdout and str(path) in out.stdout
 
 
+@pytest.mark.slow
 def test_profile_splits_one_epoch(ci_data) -> None:
     cfg = replace(get_protocol("smoke").config("fer2013_ci", "adacm", 70, seed=0), epochs=1, iters_per_epoch=2)
     backward = torch.Tensor.backward

@@ -36,6 +36,24 @@ def test_workers_compute_the_batches_computed_in_process() -> None:
     assert not np.array_equal(alone[0][1], alone[0][2])  # two weak views of one image differ
 
 
+def test_workers_hand_back_rgb_views_and_steps_without_unlabeled_images() -> None:
+    rgb = RNG.integers(0, 256, (120, 16, 16, 3), dtype=np.uint8)
+    augmenter = Augmenter(rgb[:40], rgb[40:], 3, ("weak", "strong"))
+    assert same(list(augmenter.iterate(PLANS, 0)), list(augmenter.iterate(PLANS, 2)))
+    labels_only = Augmenter(IMAGES[:40], IMAGES[:0], 3, ())
+    plans = [StepPlan(s, p.labeled, p.unlabeled[:0]) for s, p in enumerate(PLANS)]
+    assert same(list(labels_only.iterate(plans, 0)), list(labels_only.iterate(plans, 1)))
+
+
+def test_two_epochs_open_at_once_keep_their_own_views() -> None:
+    first = Augmenter(IMAGES[:40], IMAGES[40:], 3, ("weak",))
+    second = Augmenter(IMAGES[:40], IMAGES[40:], 4, ("strong",))
+    a, b = first.iterate(PLANS, 1), second.iterate(PLANS, 1)
+    interleaved = [(next(a), next(b)) for _ in PLANS]
+    assert same([x for x, _ in interleaved], list(first.iterate(PLANS, 0)))
+    assert same([y for _, y in interleaved], list(second.iterate(PLANS, 0)))
+
+
 def test_an_epoch_left_early_releases_its_workers_and_shared_block() -> None:
     augmenter = Augmenter(IMAGES[:40], IMAGES[40:], 3, ("weak", "strong"))
     before = shared_blocks()

@@ -13,7 +13,12 @@ from conftest import run
 
 from adacm.paths import sha256_file
 from adacm.run.protocols import get_protocol
-from adacm.run.runner import made_from_recorded_weights, plan_grid, run_configs, stored_to_reuse
+from adacm.run.runner import (
+    made_from_recorded_weights,
+    plan_grid,
+    run_configs,
+    stored_to_reuse,
+)
 from adacm.run.store import save_result
 from adacm.run.trainer import Trainer
 

