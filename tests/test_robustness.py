@@ -63,7 +63,7 @@ def corrupt_stored_result(tmp_path: Path) -> Path:
     ("dataset not on disk", ["--protocol", "paper"], "dataset 'rafdb' not found: put RAF-DB/basic/"),
     ("unknown protocol", ["--protocol", "gpu"], "invalid choice: 'gpu'"),
     ("unknown model", [*SMOKE_ARGS, "--model", "resnet19"], "unknown model 'resnet19'"),
-    ("unknown variant", ["--variant", "imagenet"], "has no variant 'imagenet'"),
+    ("unknown variant", ["--variant", "celeba"], "has no variant 'celeba'"),
     ("fewer labels than classes", ["--labels", "3"], "at least 7"),
     ("more labels than images", [*SMOKE_ARGS, "--labels", "700"], "has 448 labeled training images in all"),
     ("method option on supervised", ["--protocol", "smoke", "--methods", "supervised", "--set", "b=0.9"],

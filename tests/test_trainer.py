@@ -180,7 +180,9 @@ def test_sigkill_at_random_points_then_resume_matches_an_uninterrupted_run(tmp_p
             break
     if not (tmp_path / "b.json").exists():
         assert start_child(tmp_path / "b", tmp_path / "b.json").wait(timeout=300) == 0
-    assert kills >= 2 and max(epochs_at_kill) > 0, epochs_at_kill  # resumed from a real checkpoint at least once
+    # resumed from a real checkpoint at least once; how many kills land before a resumed child finishes
+    # depends on the machine's load (a child resumed late in the run can finish inside its timeout)
+    assert kills >= 1 and max(epochs_at_kill) > 0, epochs_at_kill
 
     a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
     assert b["resumed"] and not a["resumed"]
