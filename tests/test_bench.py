@@ -62,3 +62,17 @@ def test_compile_pays_only_when_its_saving_over_a_whole_run_exceeds_its_compile_
     plain, compiled = 512.0, 640.0  # images/s: 200 s and 160 s for the run's images
     assert compile_net_seconds({"suite": plain, "suite compiled": compiled, "compile seconds": 30.0}, cfg) == 10.0
     assert compile_net_seconds({"suite": plain, "suite compiled": compiled, "compile seconds": 50.0}, cfg) == -10.0
+
+
+def test_the_bench_table_names_a_compile_cost_as_a_cost(tmp_path: Path) -> None:
+    from adacm.report.documents import bench_table
+
+    speeds = {"suite": 300.0, "official": 180.0, "ceiling": 330.0, "suite/official": 1.67, "suite/ceiling": 0.91,
+              "suite compiled": 301.0, "compile seconds": 38.0}
+    (tmp_path / "bench").mkdir()
+    for net, name in ((-39.0, "a"), (12.0, "b")):
+        record = {"date": "2026-12-01T16:54:00", "machine": {"cpu_model": "AMD EPYC"},
+                  "images_per_s": {"48": {**speeds, "compile net seconds per run": net}}}
+        (tmp_path / "bench" / f"bench_{name}.json").write_text(json.dumps(record))
+    table = bench_table(tmp_path)
+    assert "it costs 39 s)" in table and "it saves 12 s)" in table and "saved" not in table

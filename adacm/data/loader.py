@@ -65,10 +65,14 @@ class Augmenter:
     rank: int = 0
     world: int = 1
 
+    def positions(self, indices: np.ndarray) -> np.ndarray:
+        """The positions in a global batch that this rank augments."""
+        return np.arange(len(indices))[self.rank::self.world]
+
     def step_views(self, plan: StepPlan) -> list[np.ndarray]:
         """[labeled weak view, *unlabeled views] as uint8 arrays."""
         def views(pool: np.ndarray, indices: np.ndarray, view: int, kind: str) -> np.ndarray:
-            positions = np.arange(len(indices))[self.rank::self.world]
+            positions = self.positions(indices)
             seeds = [sample_seed(self.run_seed, plan.step, view, int(j)) for j in positions]
             return augment_seeded(pool[indices[positions]], kind, seeds)
 
@@ -80,8 +84,8 @@ class Augmenter:
         def image_bytes(pool: np.ndarray) -> int:
             return int(np.prod(pool.shape[1:])) * pool.itemsize
 
-        labeled = len(plan.labeled[self.rank::self.world]) * image_bytes(self.x_l)
-        return labeled + len(self.unlabeled_kinds) * len(plan.unlabeled[self.rank::self.world]) * image_bytes(self.x_u)
+        labeled = len(self.positions(plan.labeled)) * image_bytes(self.x_l)
+        return labeled + len(self.unlabeled_kinds) * len(self.positions(plan.unlabeled)) * image_bytes(self.x_u)
 
     def iterate(self, plans: list[StepPlan], workers: int) -> Iterator[list[np.ndarray]]:
         """Each plan's views in order: computed here (``workers`` = 0) or by forked workers."""

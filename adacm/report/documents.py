@@ -58,8 +58,9 @@ def bench_table(results_dir: Path) -> str:
             others = ", ".join(f"{k.removeprefix('suite ')} {v:.0f}" for k, v in r.items()
                                if k.startswith("suite ") and isinstance(v, float))
             if "compile seconds" in r:
-                others += (f" (compiling {r['compile seconds']:.0f} s; over a whole `cpu` run: "
-                           f"{r['compile net seconds per run']:+.0f} s saved)")
+                net = r["compile net seconds per run"]
+                others += (f" (compiling {r['compile seconds']:.0f} s; over a whole `cpu` run it "
+                           f"{'saves' if net > 0 else 'costs'} {abs(net):.0f} s)")
             others = others or "—"
             lines.append(f"| {report['date'][:16]} | {kind} | {size} px | {r['suite']:.0f} "
                          f"({numerics['precision']}{', channels_last' if numerics['channels_last'] else ''}) | "

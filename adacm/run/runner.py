@@ -244,7 +244,8 @@ def train_one(cfg: RunConfig, results_dir: Path, experiment: str, precision: str
         result["machine"]["concurrent_runs"] = concurrent_runs
         path = save_result(results_dir, experiment, result)
         trainer.discard_checkpoint()
-    say(ctx, f"  → {path} test {result['summary']['test_acc_last']:.2f}% in {result['wall_time_s'] / 60:.1f} min")
+    say(ctx, f"  → {path} test {result['summary']['test_acc_last']:.2f}% (last epoch) "
+             f"in {result['wall_time_s'] / 60:.1f} min")
     return result
 
 
