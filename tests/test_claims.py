@@ -13,6 +13,8 @@ from adacm.report.claims import (
     claims_table,
     evaluate,
     pair_runs,
+    plain_reading,
+    plain_summary,
     regime_rows,
     regime_verdicts,
 )
@@ -142,3 +144,21 @@ def test_forest_plot_has_one_panel_per_regime(tmp_path) -> None:
     assert {r["regime"] for r in rows} == {"face", "simclr"}
     forest_plot(rows, tmp_path / "regimes", "test", facet="regime")
     assert (tmp_path / "regimes.png").stat().st_size > 0
+
+
+def test_the_plain_reading_sorts_claims_by_what_a_reader_asks() -> None:
+    alternating = np.array([1.0, -1.0] * 5)
+    cases = {"supported": [x + 5 + RNG.normal(0, 0.5) for x in BASE], "reversed": [x - 2 + RNG.normal(0, 0.5) for x in BASE],
+             "excluded": list(BASE + 0.3 * alternating),  # mean 0, CI about ±0.2: the paper's +1.08 lies above it
+             "undecided": list(BASE + 5 * alternating),  # mean 0, CI about ±3.6: +1.08 lies inside
+             "not evaluable": BASE[:1] + [x + 5 for x in BASE[1:]]}
+    for group, better in cases.items():
+        results = grid(better, BASE)
+        if group == "not evaluable":
+            results = [r for r in results if r["config"]["seed"] == 0]
+        v = verdict(results)
+        reading = plain_reading([v])
+        assert reading[group] == [v] and sum(map(len, reading.values())) == 1, group
+        line = plain_summary({"simclr": [v]})
+        assert line.startswith("- `simclr`: ") and "adacm > fixmatch @ 400 (n=" in line
+        assert ("seeds for the paper's gap" in line) == (group == "undecided")

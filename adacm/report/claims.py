@@ -355,6 +355,46 @@ def regime_matrix(by_regime: dict[str, list[Verdict]]) -> str:
     return "\n".join(lines)
 
 
+def plain_reading(verdicts: list[Verdict]) -> dict[str, list[Verdict]]:
+    """A regime's claims sorted into what a reader asks: which hold, which are contradicted
+    (reversed, or the paper's size of gap excluded), which cannot be decided yet, which lack pairs."""
+    groups: dict[str, list[Verdict]] = {k: [] for k in PLAIN_GROUPS}
+    for v in verdicts:
+        if v.word in ("supported", "reversed", "not evaluable"):
+            groups[v.word].append(v)
+        else:
+            groups["excluded" if v.paper_position == "above" else "undecided"].append(v)
+    return groups
+
+
+#: the plain reading's groups, in the order a reader is told them, each with why it is there
+PLAIN_GROUPS = {
+    "supported": "supported (A > B after Holm's adjustment)",
+    "reversed": "contradicted: reversed (B > A after Holm's adjustment)",
+    "excluded": "contradicted in size: the direction is undecided, but the paper's gap lies above our 95% CI "
+                "(per claim, unadjusted)",
+    "undecided": "cannot be decided yet: the paper's gap lies inside our 95% CI",
+    "not evaluable": "not evaluable: one seed pair",
+}
+
+
+def plain_summary(by_regime: dict[str, list[Verdict]]) -> str:
+    """One bullet per regime: the claims in each group of ``plain_reading``, the undecided ones with
+    the seeds that 80% power at the paper's gap would take."""
+    lines = []
+    for regime, verdicts in by_regime.items():
+        parts = []
+        for key, groups in plain_reading(verdicts).items():
+            if not groups:
+                continue
+            names = ", ".join(f"{v.claim.better} > {v.claim.worse} @ {v.claim.n_labels} (n={v.n}"
+                              + (f"; {v.seeds_for_paper_gap} seeds for the paper's gap" if key == "undecided"
+                                 and v.seeds_for_paper_gap else "") + ")" for v in groups)
+            parts.append(f"{PLAIN_GROUPS[key]}: {names}")
+        lines.append(f"- `{regime}`: " + "; ".join(parts) + ".")
+    return "\n".join(lines)
+
+
 def operating_points(results: list[dict[str, Any]], protocol: str) -> str:
     """Per regime and label count: Ada-CM's and FixMatch's last-epoch test accuracy, mask rate and
     pseudo-label accuracy of the masked faces (means over seeds), the paper's Ada-CM accuracy beside."""
@@ -384,7 +424,8 @@ def regimes_report(results_dir: Path, protocol: str) -> str:
     by_regime = regime_verdicts(results, protocol)
     if not by_regime:
         return f"no Table 2 claim has a pair of stored `{protocol}` runs in any regime in {results_dir}"
-    return (regime_matrix(by_regime) + "\n\nEach regime's operating point at the last epoch (means over seeds; "
+    return ("In plain words, per regime:\n\n" + plain_summary(by_regime) + "\n\n" + regime_matrix(by_regime)
+            + "\n\nEach regime's operating point at the last epoch (means over seeds; "
             "mask rate and pseudo-label accuracy in %):\n\n" + operating_points(results, protocol))
 
 
