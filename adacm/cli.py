@@ -12,10 +12,7 @@ from pathlib import Path
 
 from adacm.data.readers import count_table, inspect_dataset, read_dataset, write_npz
 from adacm.errors import UserError, run_cli
-from adacm.models.dlib.convert import cli_dlib_face
-from adacm.models.imagenet import fetch_imagenet_weights
-from adacm.models.weights import load_state_file
-from adacm.paths import cache_dir, sha256_file
+from adacm.models import FIXED_INITS
 from adacm.report.claims import claims_report, regimes_report
 from adacm.report.documents import update_documents
 from adacm.run.numerics import CHOICES
@@ -35,12 +32,9 @@ def _pretrain(args: argparse.Namespace) -> None:
 
 
 def _backbone(args: argparse.Namespace) -> None:
-    if args.name == "dlib-face":
-        cli_dlib_face(cache_dir())
-        return
-    path = fetch_imagenet_weights()
-    print(f"path: {path}\nsha256: {sha256_file(path)}\n"
-          f"parameters: {sum(t.numel() for t in load_state_file(path).values()):,}")
+    fixed = next(f for f in FIXED_INITS.values() if f.command == args.name)
+    state, digest = fixed.fetch()
+    print(f"path: {fixed.path()}\nsha256: {digest}\nparameters: {sum(t.numel() for t in state.values()):,}")
 
 
 def _claims(args: argparse.Namespace) -> None:
@@ -101,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_pretrain)
     p = sub.add_parser("backbone", help="convert or fetch, and cache, a pretrained backbone (prints path, sha256, "
                                         "parameters)")
-    p.add_argument("name", choices=["dlib-face", "imagenet-mobilenet"])
+    p.add_argument("name", choices=[f.command for f in FIXED_INITS.values()])
     p.set_defaults(func=_backbone)
     p = sub.add_parser("claims", help="the verdict on each of the paper's comparative claims: paired differences "
                                       "over seeds, CIs, Holm-adjusted p-values, seeds needed")

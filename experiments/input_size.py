@@ -3,13 +3,13 @@ per input side (issue 19: the ImageNet start's size, chosen with evidence).
 
 Design, fixed before measuring: FER2013's 48 px grey faces resized (bilinear, as the trainer does)
 to each side; the start's pooled features, frozen (evaluation mode, fp32); a logistic regression on
-them (``adacm.run.pretrain.linear_probe``, the SimCLR build's probe) fitted on the 400- and the
-4,000-label training sets of split seed 0, scored on FER2013's test set (3,589 faces); and the
-`cpu` protocol's Ada-CM training step at that side (``adacm.studies.bench.suite_speed``), as
-minutes for a run's 1,600 steps. The rule: the smallest side whose 4,000-label probe is within 1
-point of the start's best side. The default start (SimCLR ResNet-18, 48 px) and the `face`
-regime's (dlib, 112 px) are probed the same way for reference. The machine's load average is
-recorded: minutes from a busy machine are not speed figures.
+them (``adacm.run.pretrain.linear_probe``, the SimCLR build's probe) fitted on the ``LABELS``-label
+training sets of split seed 0, scored on FER2013's test set; and the `cpu` protocol's Ada-CM
+training step at that side (``adacm.studies.bench.suite_speed``), as minutes for a whole run. The
+rule: the smallest side whose probe at the most labels is within ``WITHIN`` points of the start's
+best side's (a best side that is the largest probed is flagged: a larger one might do better
+still). The default start and the `face` regime's are probed the same way, at their own sides, for
+reference. The machine's load average is recorded: minutes from a busy machine are not speed figures.
 Writes results/studies/input-size/input_size_<machine>_<time>.json.
 Example: python experiments/input_size.py --sizes 48 64 96 112 128 160
 """
@@ -60,14 +60,16 @@ def probe_start(model: str, init: str, size: int, steps: int) -> dict[str, Any]:
     speed, numerics = suite_speed(cfg, steps, 2, pick_device())
     row |= {"images_per_s": round(speed, 1), "numerics": numerics.to_dict(),
             "minutes_per_run": round(cfg.epochs * cfg.iters_per_epoch * images_per_iteration(cfg) / speed / 60, 1)}
-    print(f"{model}:{init} {size} px: probe {row['probe_400']:.2f}% (400) {row['probe_4000']:.2f}% (4,000); "
-          f"{row['images_per_s']:.0f} images/s, ≈ {row['minutes_per_run']:.1f} min per run", flush=True)
+    probes = ", ".join(f"{row[f'probe_{n}']:.2f}% ({n:,} labels)" for n in LABELS)
+    print(f"{model}:{init} {size} px: probe {probes}; {row['images_per_s']:.0f} images/s, "
+          f"≈ {row['minutes_per_run']:.1f} min per run", flush=True)
     return row
 
 
 def chosen_size(rows: list[dict[str, Any]]) -> int:
-    best = max(r["probe_4000"] for r in rows)
-    return min(r["size"] for r in rows if r["probe_4000"] >= best - WITHIN)
+    key = f"probe_{max(LABELS)}"
+    best = max(r[key] for r in rows)
+    return min(r["size"] for r in rows if r[key] >= best - WITHIN)
 
 
 def study(model: str, init: str, sizes: list[int], steps: int) -> dict[str, Any]:
@@ -82,13 +84,13 @@ def study(model: str, init: str, sizes: list[int], steps: int) -> dict[str, Any]
     return {"machine": machine(), "code": git_commit(), "load_average_1min": round(load, 2), "steps": steps,
             "start": {"model": model, "init": init}, "rows": rows, "references": references,
             "rule": f"the smallest side whose 4,000-label probe is within {WITHIN} point of the best side's",
-            "chosen_size": chosen_size(rows)}
+            "chosen_size": chosen_size(rows), "chosen_is_largest": chosen_size(rows) == max(sizes)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="mobilenet_v2")
-    parser.add_argument("--init", default="imagenet")
+    parser.add_argument("--model", default=CPU_VARIANTS["imagenet"]["model"])
+    parser.add_argument("--init", default=CPU_VARIANTS["imagenet"]["init"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[48, 64, 96, 112, 128, 160])
     parser.add_argument("--steps", type=int, default=5, help="timed training steps per side (default 5)")
     parser.add_argument("--out", type=Path, default=Path("results/studies/input-size"))
@@ -99,7 +101,8 @@ def main() -> None:
             raise UserError(f"--steps {args.steps} must be ≥ 1")
         report = study(args.model, args.init, args.sizes, args.steps)
         path = write_record(args.out, "input_size", report)
-        print(f"chosen: {report['chosen_size']} px ({report['rule']}); wrote {path}")
+        largest = " — the largest side probed: a larger one might do better still" if report["chosen_is_largest"] else ""
+        print(f"chosen: {report['chosen_size']} px ({report['rule']}){largest}; wrote {path}")
 
     run_cli(run)
 

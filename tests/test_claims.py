@@ -3,6 +3,8 @@ by hand: test_stats.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -161,4 +163,10 @@ def test_the_plain_reading_sorts_claims_by_what_a_reader_asks() -> None:
         assert reading[group] == [v] and sum(map(len, reading.values())) == 1, group
         line = plain_summary({"simclr": [v]})
         assert line.startswith("- `simclr`: ") and "adacm > fixmatch @ 400 (n=" in line
-        assert ("seeds for the paper's gap" in line) == (group == "undecided")
+        assert ("the paper's gap inside our CI; " in line) == (group == "undecided")
+    # a CI above the paper's gap that Holm's adjustment leaves undecided says so, not "inside"
+    below = verdict(grid(list(np.array(BASE) + 1.5 + 0.3 * alternating), BASE))
+    holm_undecided = replace(below, p_adjusted=0.2)
+    assert below.paper_position == "below" and holm_undecided.word == "inconclusive"
+    assert plain_reading([holm_undecided])["undecided"] == [holm_undecided]
+    assert "the paper's gap below our CI" in plain_summary({"simclr": [holm_undecided]})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import replace
+from multiprocessing import shared_memory
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,7 @@ import torch
 
 from adacm.data.dataset import Dataset
 from adacm.data.loader import Augmenter, StepPlan
+from adacm.errors import UserError
 from adacm.run.protocols import get_protocol
 from adacm.run.trainer import Trainer
 
@@ -23,16 +27,36 @@ def same(a: list[list[np.ndarray]], b: list[list[np.ndarray]]) -> bool:
     return all(np.array_equal(u, v) for p, q in zip(a, b, strict=True) for u, v in zip(p, q, strict=True))
 
 
-def shared_blocks() -> set[str]:
-    return {p.name for p in Path("/dev/shm").glob("psm_*")}
+ORIGINAL_SHARED_MEMORY = shared_memory.SharedMemory
 
 
-def test_workers_compute_the_batches_computed_in_process() -> None:
+@pytest.fixture
+def created_blocks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the shared-memory blocks this test creates."""
+    names: list[str] = []
+
+    class Recorded(shared_memory.SharedMemory):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            names.append(self.name)
+
+    monkeypatch.setattr(shared_memory, "SharedMemory", Recorded)
+    return names
+
+
+def released(name: str) -> bool:
+    try:
+        ORIGINAL_SHARED_MEMORY(name=name).close()
+    except FileNotFoundError:
+        return True
+    return False
+
+
+def test_workers_compute_the_batches_computed_in_process(created_blocks: list[str]) -> None:
     augmenter = Augmenter(IMAGES[:40], IMAGES[40:], 3, ("weak", "weak", "strong"))
     alone = list(augmenter.iterate(PLANS, 0))
-    before = shared_blocks()
     assert same(alone, list(augmenter.iterate(PLANS, 2)))
-    assert shared_blocks() == before  # the views' shared block is gone with the epoch
+    assert len(created_blocks) == 1 and released(created_blocks[0])  # the views' shared block is gone with the epoch
     assert not np.array_equal(alone[0][1], alone[0][2])  # two weak views of one image differ
 
 
@@ -54,13 +78,24 @@ def test_two_epochs_open_at_once_keep_their_own_views() -> None:
     assert same([y for _, y in interleaved], list(second.iterate(PLANS, 0)))
 
 
-def test_an_epoch_left_early_releases_its_workers_and_shared_block() -> None:
+def test_an_epoch_left_early_releases_its_workers_and_shared_block(created_blocks: list[str]) -> None:
     augmenter = Augmenter(IMAGES[:40], IMAGES[40:], 3, ("weak", "strong"))
-    before = shared_blocks()
     epoch = augmenter.iterate(PLANS, 2)
     assert same([next(epoch)], [augmenter.step_views(PLANS[0])])
     epoch.close()  # e.g. a loss that is not finite stops the epoch
-    assert shared_blocks() == before
+    assert len(created_blocks) == 1 and released(created_blocks[0])
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="reserving pages is for /dev/shm files (Linux)")
+def test_a_full_dev_shm_is_one_clear_error_before_any_worker_starts(created_blocks: list[str],
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(UserError, match="/dev/shm cannot hold .* MB of augmented views"):
+        next(Augmenter(IMAGES[:40], IMAGES[40:], 3, ("weak",)).iterate(PLANS, 2))
+    assert len(created_blocks) == 1 and released(created_blocks[0])
 
 
 def test_each_rank_augments_its_slice_of_the_single_process_batch() -> None:

@@ -148,3 +148,15 @@ def test_every_backbone_gives_its_features_and_round_trips_its_shared_weights(na
     other = BACKBONES[name]()
     assert other.load_pretrained_state(backbone.torchvision_state()) == ([], [])
     assert all(torch.equal(a, b) for a, b in zip(other.state_dict().values(), backbone.state_dict().values()))
+
+
+@pytest.mark.parametrize("name", ["resnet18", "wrn28_2", "mobilenet_v2"])  # dlib's reads only its converted file
+@pytest.mark.parametrize("wrapper", ["module.", "backbone.", "module.backbone."])
+def test_backbones_read_wrapped_checkpoints_and_leave_their_heads(name: str, wrapper: str) -> None:
+    backbone = BACKBONES[name]()
+    heads = {"fc.weight": torch.zeros(7, 4), "projector.0.weight": torch.zeros(4, 4), "classifier.1.bias": torch.zeros(7)}
+    state = {wrapper + k: v for k, v in {**backbone.torchvision_state(), **heads}.items()}
+    other = BACKBONES[name]()
+    assert other.load_pretrained_state(state) == ([], [])
+    assert all(torch.equal(a, b) for a, b in zip(other.state_dict().values(), backbone.state_dict().values()))
+    assert other.load_pretrained_state({**state, "stray.weight": torch.zeros(1)})[1] == ["stray.weight"]

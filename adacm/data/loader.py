@@ -10,21 +10,24 @@ single process's batch. The workers (forked: they share the image arrays without
 to ``PREFETCH_PER_WORKER`` steps each ahead within an epoch; at its end nothing is pending, so the
 checkpoint's generator state is that of a run without workers. A worker writes its views into a
 slot of one shared-memory block that the training process owns (one slot per step in flight) and
-returns only their shapes, so a step's pixels (9.6 MB at 224 px RGB) do not go through a pipe.
+returns only their shapes, so a step's pixels (megabytes at 224 px RGB) do not go through a pipe.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing import shared_memory
+from pathlib import Path
 
 import numpy as np
 
 from adacm.data.augment import strong_batch, weak_batch
+from adacm.data.streams import rank_positions
 from adacm.errors import UserError
 
 PREFETCH_PER_WORKER = 2
@@ -56,7 +59,7 @@ def augment_seeded(images: np.ndarray, kind: str, seeds: list[list[int]]) -> np.
 @dataclass(frozen=True)
 class Augmenter:
     """A run's seeded augmentation: the labeled images' weak view and the unlabeled views of each
-    planned step, for this rank's slice (``rank::world`` of the global batch)."""
+    planned step, for this rank's slice of the global batch (``rank_positions``)."""
 
     x_l: np.ndarray
     x_u: np.ndarray
@@ -66,8 +69,7 @@ class Augmenter:
     world: int = 1
 
     def positions(self, indices: np.ndarray) -> np.ndarray:
-        """The positions in a global batch that this rank augments."""
-        return np.arange(len(indices))[self.rank::self.world]
+        return rank_positions(len(indices), self.rank, self.world)
 
     def step_views(self, plan: StepPlan) -> list[np.ndarray]:
         """[labeled weak view, *unlabeled views] as uint8 arrays."""
@@ -98,6 +100,7 @@ class Augmenter:
         global _AUGMENTER, _SLOTS
         _AUGMENTER, _SLOTS = self, (block, slot_bytes)  # inherited by the workers, forked with the pool
         try:
+            reserve(block)
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 pending: deque[tuple[int, multiprocessing.pool.AsyncResult]] = deque()
                 for i, plan in enumerate(plans):
@@ -114,6 +117,23 @@ class Augmenter:
                 block.unlink()
             finally:
                 block.close()
+
+
+def reserve(block: shared_memory.SharedMemory) -> None:
+    """Back every page of ``block`` now. The block is created sparse: where /dev/shm fills up later
+    (another run's block beside it) a worker writing its slot would die of SIGBUS, and its step never
+    come back; reserved, a full /dev/shm is one clear error here, before any worker starts."""
+    path = Path("/dev/shm") / block.name.lstrip("/")
+    if not path.exists():  # shared memory that is not a /dev/shm file (not Linux): nothing to reserve
+        return
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, block.size)
+    except OSError as exc:
+        raise UserError(f"/dev/shm cannot hold {block.size / 2**20:.1f} MB of augmented views ({exc.strerror}): "
+                        "enlarge it (e.g. docker --shm-size=1g) or pass --workers 0") from exc
+    finally:
+        os.close(fd)
 
 
 def shared_slots(wanted: int, slot_bytes: int) -> int:
@@ -139,6 +159,8 @@ def _worker_views(plan: StepPlan, slot: int) -> list[tuple[tuple[int, ...], str]
     block, slot_bytes = _SLOTS
     offset = slot * slot_bytes
     views = _AUGMENTER.step_views(plan)
+    if sum(v.nbytes for v in views) > slot_bytes:  # would spill into the next step's slot
+        raise RuntimeError(f"a step's views take {sum(v.nbytes for v in views)} bytes, its slot {slot_bytes}")
     for v in views:
         np.ndarray(v.shape, v.dtype, block.buf, offset)[...] = v
         offset += v.nbytes

@@ -37,6 +37,12 @@ class IndexStream:
         self.order, self.pos = np.asarray(state["order"]), int(state["pos"])  # type: ignore[arg-type]
 
 
+def rank_positions(batch: int, rank: int, world: int) -> np.ndarray:
+    """The positions of a global batch of ``batch`` that data-parallel rank ``rank`` of ``world``
+    trains on (every world-th, from its rank): its labels and its augmented views both follow this."""
+    return np.arange(batch)[rank::world]
+
+
 def make_view(x: np.ndarray, kind: str, rng: np.random.Generator) -> torch.Tensor:
     """One augmented view ('weak' or 'strong') of a uint8 batch as a float tensor."""
     if kind == "weak":

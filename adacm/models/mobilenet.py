@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torchvision
 
-from adacm.models.backbone import Backbone
+from adacm.models.backbone import Backbone, backbone_items
 from adacm.models.resnet import IMAGENET_MEAN, IMAGENET_STD
 
 PREFIX = "features."  # torchvision's key prefix of the convolutional body
@@ -38,11 +38,10 @@ class MobileNetV2Backbone(Backbone):
     def load_pretrained_state(self, state: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
         """Load a torchvision-style MobileNetV2 state dict; its ImageNet classifier is ignored."""
         body, unexpected = {}, []
-        for key, value in state.items():
-            key = key.removeprefix("module.")
+        for key, value in backbone_items(state):
             if key.startswith(PREFIX):
                 body[key.removeprefix(PREFIX)] = value
-            elif not key.startswith("classifier."):
+            else:
                 unexpected.append(key)
         result = self.features.load_state_dict(body, strict=False)
         return list(result.missing_keys), unexpected + list(result.unexpected_keys)

@@ -12,7 +12,7 @@ import torch
 import torchvision
 from torch import nn
 
-from adacm.models.backbone import Backbone
+from adacm.models.backbone import Backbone, backbone_items
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -48,12 +48,11 @@ class ResNet18Backbone(Backbone):
         names = self.LAYER_NAMES
         mapped = {}
         unexpected = []
-        for key, value in state.items():
-            key = key.removeprefix("module.").removeprefix("base.").removeprefix("backbone.")
+        for key, value in backbone_items(state):
             head = key.split(".", 1)[0]
             if head in names:
                 mapped[f"{names.index(head)}.{key.split('.', 1)[1]}"] = value
-            elif head not in ("fc", "classifier", "projector"):
+            else:
                 unexpected.append(key)
         result = self.body.load_state_dict(mapped, strict=False)
         return list(result.missing_keys), unexpected + list(result.unexpected_keys)

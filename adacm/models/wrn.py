@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from adacm.models.backbone import Backbone
+from adacm.models.backbone import Backbone, backbone_items
 from adacm.models.resnet import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -91,10 +91,5 @@ class WRN28_2(Backbone):
     def load_pretrained_state(self, state: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
         """Load a state dict of this module (e.g. a SimCLR backbone); classifier/projector keys are
         ignored. Returns (missing, unexpected) key lists."""
-        kept = {}
-        for key, value in state.items():
-            key = key.removeprefix("module.").removeprefix("backbone.")
-            if key.split(".", 1)[0] not in ("fc", "classifier", "projector"):
-                kept[key] = value
-        result = self.load_state_dict(kept, strict=False)
+        result = self.load_state_dict(dict(backbone_items(state)), strict=False)
         return list(result.missing_keys), list(result.unexpected_keys)

@@ -373,24 +373,27 @@ PLAIN_GROUPS = {
     "reversed": "contradicted: reversed (B > A after Holm's adjustment)",
     "excluded": "contradicted in size: the direction is undecided, but the paper's gap lies above our 95% CI "
                 "(per claim, unadjusted)",
-    "undecided": "cannot be decided yet: the paper's gap lies inside our 95% CI",
+    "undecided": "cannot be decided yet (not significant after Holm's adjustment)",
     "not evaluable": "not evaluable: one seed pair",
 }
 
 
+def plain_item(v: Verdict, group: str) -> str:
+    """A claim in its plain group; an undecided one says where the paper's gap lies and what seeds it would take."""
+    notes = [f"n={v.n}"]
+    if group == "undecided":
+        notes.append("no paper gap" if v.paper_position is None else f"the paper's gap {v.paper_position} our CI")
+        if v.seeds_for_paper_gap:
+            notes.append(f"{v.seeds_for_paper_gap} seeds for 80% power at it")
+    return f"{v.claim.better} > {v.claim.worse} @ {v.claim.n_labels} ({'; '.join(notes)})"
+
+
 def plain_summary(by_regime: dict[str, list[Verdict]]) -> str:
-    """One bullet per regime: the claims in each group of ``plain_reading``, the undecided ones with
-    the seeds that 80% power at the paper's gap would take."""
+    """One bullet per regime: the claims in each group of ``plain_reading``."""
     lines = []
     for regime, verdicts in by_regime.items():
-        parts = []
-        for key, groups in plain_reading(verdicts).items():
-            if not groups:
-                continue
-            names = ", ".join(f"{v.claim.better} > {v.claim.worse} @ {v.claim.n_labels} (n={v.n}"
-                              + (f"; {v.seeds_for_paper_gap} seeds for the paper's gap" if key == "undecided"
-                                 and v.seeds_for_paper_gap else "") + ")" for v in groups)
-            parts.append(f"{PLAIN_GROUPS[key]}: {names}")
+        parts = [f"{PLAIN_GROUPS[key]}: " + ", ".join(plain_item(v, key) for v in group)
+                 for key, group in plain_reading(verdicts).items() if group]
         lines.append(f"- `{regime}`: " + "; ".join(parts) + ".")
     return "\n".join(lines)
 

@@ -43,6 +43,11 @@ def select(spec: dict[str, Any], results_dir: Path, where: dict[str, Any] | str 
     return [r for r in results if matches(r, where)]
 
 
+def saves_or_costs(net_seconds: float) -> str:
+    """A net saving in seconds in words: 'saves 12 s', or 'costs 39 s' where it is negative."""
+    return f"{'saves' if net_seconds > 0 else 'costs'} {abs(net_seconds):.0f} s"
+
+
 def bench_table(results_dir: Path) -> str:
     """Every stored ``python -m adacm.studies.bench`` report: the machine, images/s, the two ratios, and the
     suite's numerics and the other precisions' speeds where measured."""
@@ -58,9 +63,8 @@ def bench_table(results_dir: Path) -> str:
             others = ", ".join(f"{k.removeprefix('suite ')} {v:.0f}" for k, v in r.items()
                                if k.startswith("suite ") and isinstance(v, float))
             if "compile seconds" in r:
-                net = r["compile net seconds per run"]
                 others += (f" (compiling {r['compile seconds']:.0f} s; over a whole `cpu` run it "
-                           f"{'saves' if net > 0 else 'costs'} {abs(net):.0f} s)")
+                           f"{saves_or_costs(r['compile net seconds per run'])})")
             others = others or "—"
             lines.append(f"| {report['date'][:16]} | {kind} | {size} px | {r['suite']:.0f} "
                          f"({numerics['precision']}{', channels_last' if numerics['channels_last'] else ''}) | "
@@ -107,15 +111,19 @@ def augment_table(results_dir: Path) -> str:
 def input_size_table(results_dir: Path) -> str:
     """Every stored ``experiments/input_size.py`` record: frozen-feature probes and a run's cost per
     input side of a start, beside the reference starts, and the side its rule chose."""
-    lines = ["| date | machine (1-min load) | start | side | probe, 400 labels | probe, 4,000 labels | "
-             "images/s (numerics) | min per run | chosen |", "|" + "---|" * 9]
-    for path in sorted((results_dir / "studies" / "input-size").glob("input_size_*.json")):
-        report = json.loads(path.read_text())
+    records = [(path, json.loads(path.read_text()))
+               for path in sorted((results_dir / "studies" / "input-size").glob("input_size_*.json"))]
+    labels = sorted({int(k.removeprefix("probe_")) for _, r in records for row in r["rows"] for k in row
+                     if k.startswith("probe_")})
+    lines = ["| date | machine (1-min load) | start | side | " + "".join(f"probe, {n:,} labels | " for n in labels)
+             + "images/s (numerics) | min per run | chosen |", "|" + "---|" * (7 + len(labels))]
+    for path, report in records:
         where = f"{record_date(path)} | {machine_kind(report['machine'])} ({report['load_average_1min']:.1f})"
         for row in report["rows"] + report["references"]:
             start = f"{row['model']}:{row['init']}" + (f" (`{row['variant']}`)" if "variant" in row else "")
             chosen = "**yes**" if "variant" not in row and row["size"] == report["chosen_size"] else ""
-            lines.append(f"| {where} | {start} | {row['size']} px | {row['probe_400']:.2f} | {row['probe_4000']:.2f} | "
+            probes = "".join(f"{row[f'probe_{n}']:.2f} | " if f"probe_{n}" in row else "— | " for n in labels)
+            lines.append(f"| {where} | {start} | {row['size']} px | {probes}"
                          f"{row['images_per_s']:.0f} ({row['numerics']['precision']}) | {row['minutes_per_run']:.1f} | "
                          f"{chosen} |")
     return "\n".join(lines)

@@ -47,7 +47,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parallel import DistributedDataParallel
 
 from adacm.algorithms import Algorithm
-from adacm.data.streams import make_view
+from adacm.data.streams import make_view, rank_positions
 from adacm.errors import UserError
 from adacm.run.config import RunConfig
 
@@ -102,7 +102,7 @@ class Distributed:
 
     def shard(self, indices: np.ndarray) -> np.ndarray:
         """This rank's part of a global batch."""
-        return indices[self.rank::self.world_size]
+        return indices[rank_positions(len(indices), self.rank, self.world_size)]
 
     def augmentation_rng(self, shared: np.random.Generator, seed: int, step: int) -> np.random.Generator:
         """The generator this rank augments its slice with at ``step``: ``shared`` in a single process."""

@@ -56,6 +56,7 @@ from adacm.data.dataset import NUM_CLASSES, Dataset, Part
 from adacm.data.datasets import load_dataset
 from adacm.errors import UserError, run_cli
 from adacm.models import build_model
+from adacm.report.documents import saves_or_costs
 from adacm.run.config import RunConfig
 from adacm.run.machine import cpu_model, machine, machine_kind
 from adacm.run.numerics import PRECISIONS, Numerics
@@ -411,7 +412,7 @@ def run_bench(args: argparse.Namespace) -> None:
             cfg, net = suite_config(int(size)), r["compile net seconds per run"]
             print(f"{size} px, suite under torch.compile: {r['suite compiled']:.1f} images/s "
                   f"(×{r['suite compiled'] / r['suite']:.2f}), compiling {r['compile seconds']:.0f} s: over a run of "
-                  f"{cfg.epochs * cfg.iters_per_epoch:,} steps it {'saves' if net > 0 else 'costs'} {abs(net):.0f} s")
+                  f"{cfg.epochs * cfg.iters_per_epoch:,} steps it {saves_or_costs(net)}")
     if "48" in results:
         met = {k: results["48"][k] >= goal for k, goal in GOAL_48.items()}
         report["goal_48_met"] = met

@@ -83,11 +83,3 @@ def dlib_face_state_dict(cache_dir: Path) -> tuple[dict[str, torch.Tensor], str]
     digest = save_state(state, path)
     atomic_write_bytes(sidecar, f"{digest}  {path.name}\n".encode())
     return state, digest
-
-
-def cli_dlib_face(cache_dir: Path) -> None:
-    """``adacm`` command body: build (or verify) the cached dlib face weights and describe them."""
-    state, digest = dlib_face_state_dict(cache_dir)
-    print(f"path: {Path(cache_dir) / DLIB_FACE_CACHE_NAME}")
-    print(f"sha256: {digest}")
-    print(f"parameters: {sum(t.numel() for t in state.values()):,}")
