@@ -6,6 +6,7 @@ so users see what to fix instead of a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -15,9 +16,13 @@ class UserError(Exception):
 
 
 def run_cli(func: Callable[[], None]) -> None:
-    """Run an entry point, turning UserError into one line and exit code 2."""
+    """Run an entry point, turning UserError into one line and exit code 2; a reader that stops
+    early (``| head``) ends it quietly, as it would any Unix filter."""
     try:
         func()
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes at exit
+        sys.exit(141)  # the shell's code for a writer stopped by SIGPIPE

@@ -52,3 +52,12 @@ def test_cli_prepare_writes_suite_npz(tmp_path: Path) -> None:
         assert npz["x"].shape == (13, 224, 224, 3) and npz["y"].dtype == np.int64
         assert npz["classes"].tolist() == list(CLASSES8) and set(npz["split"]) == {"test"}
         assert set(npz["subject"]) == {"S005", "S010"}
+
+
+def test_a_reader_that_stops_early_ends_a_command_quietly() -> None:
+    # as `adacm claims | head -3` does: the rest of the output has nowhere to go
+    code = "from adacm.errors import run_cli\nrun_cli(lambda: [print('a row of a long report') for _ in range(10**6)])"
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout.readline() == b"a row of a long report\n"
+    child.stdout.close()
+    assert child.wait(timeout=60) == 141 and child.stderr.read() == b""
