@@ -5,6 +5,7 @@ points to a file that exists (and, with an anchor, to a heading that exists)."""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,14 @@ def links(path: Path) -> list[tuple[int, str]]:
     return found
 
 
+def ignored_by_git(path: Path) -> bool:
+    """Whether git ignores ``path`` (False outside a git work tree or without git)."""
+    try:
+        return subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=ROOT, capture_output=True).returncode == 0
+    except FileNotFoundError:
+        return False
+
+
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_relative_links_point_to_existing_files(document: Path) -> None:
     broken = []
@@ -171,6 +180,8 @@ def test_relative_links_point_to_existing_files(document: Path) -> None:
         destination = (document.parent / file_part).resolve() if file_part else document
         if not destination.exists():
             broken.append(f"line {number}: {target} (no such file)")
+        elif destination.is_file() and ignored_by_git(destination):
+            broken.append(f"line {number}: {target} (ignored by git: a fresh clone lacks it)")
         elif anchor and destination.suffix == ".md" and anchor not in anchors(destination):
             broken.append(f"line {number}: {target} (no heading with that anchor)")
     where = document.relative_to(ROOT)
