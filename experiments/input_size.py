@@ -81,10 +81,11 @@ def study(model: str, init: str, sizes: list[int], steps: int) -> dict[str, Any]
     rows = [probe_start(model, init, size, steps) for size in sizes]
     references = [probe_start(CPU_VARIANTS[v]["model"], CPU_VARIANTS[v]["init"], CPU_VARIANTS[v]["image_size"], steps)
                   | {"variant": v} for v in REFERENCES]
+    chosen = chosen_size(rows)
     return {"machine": machine(), "code": git_commit(), "load_average_1min": round(load, 2), "steps": steps,
             "start": {"model": model, "init": init}, "rows": rows, "references": references,
             "rule": f"the smallest side whose 4,000-label probe is within {WITHIN} point of the best side's",
-            "chosen_size": chosen_size(rows), "chosen_is_largest": chosen_size(rows) == max(sizes)}
+            "chosen_size": chosen, "chosen_is_largest": chosen == max(sizes)}
 
 
 def main() -> None:

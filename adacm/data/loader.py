@@ -137,16 +137,13 @@ def reserve(block: shared_memory.SharedMemory) -> None:
 
 
 def shared_slots(wanted: int, slot_bytes: int) -> int:
-    """How many steps' views may be in flight: ``wanted``, or fewer where /dev/shm cannot hold them
-    (a worker writing past a full /dev/shm dies of SIGBUS and its step never comes back)."""
+    """How many steps' views may be in flight: ``wanted``, or fewer where /dev/shm has less room
+    (never none: where even one slot does not fit, ``reserve`` says so)."""
     try:
         free = shutil.disk_usage("/dev/shm").free
     except OSError:  # no /dev/shm to measure (not Linux): trust it
         return wanted
-    if free < slot_bytes:
-        raise UserError(f"/dev/shm has {free / 2**20:.0f} MB free but one step's views take {slot_bytes / 2**20:.1f} MB: "
-                        "enlarge it (e.g. docker --shm-size=1g) or pass --workers 0")
-    return min(wanted, free // slot_bytes)
+    return max(1, min(wanted, free // slot_bytes))
 
 
 _AUGMENTER: Augmenter | None = None
@@ -159,8 +156,9 @@ def _worker_views(plan: StepPlan, slot: int) -> list[tuple[tuple[int, ...], str]
     block, slot_bytes = _SLOTS
     offset = slot * slot_bytes
     views = _AUGMENTER.step_views(plan)
-    if sum(v.nbytes for v in views) > slot_bytes:  # would spill into the next step's slot
-        raise RuntimeError(f"a step's views take {sum(v.nbytes for v in views)} bytes, its slot {slot_bytes}")
+    size = sum(v.nbytes for v in views)
+    if size > slot_bytes:  # would spill into the next step's slot
+        raise RuntimeError(f"a step's views take {size} bytes, its slot {slot_bytes}")
     for v in views:
         np.ndarray(v.shape, v.dtype, block.buf, offset)[...] = v
         offset += v.nbytes
