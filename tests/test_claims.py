@@ -123,7 +123,11 @@ def test_per_image_predictions_feed_the_bootstrap(monkeypatch) -> None:
     v = verdict(results)
     assert v.bootstrap is not None and 5 < v.bootstrap[0] < v.bootstrap[1] < 35
     results[0] = {k: x for k, x in results[0].items() if k != "predictions"}  # one run stored without them
-    assert verdict(results).bootstrap is None
+    v = verdict(results)
+    assert v.n == 3 and v.pairing.predicted_seeds == [1, 2] and v.bootstrap is not None
+    assert "(2 pairs)" in claims_table([v])
+    results[1] = {k: x for k, x in results[1].items() if k != "predictions"}  # one pair left: no bootstrap
+    assert verdict(results).bootstrap is None and "(1 pairs)" not in claims_table([verdict(results)])
 
 
 def test_runs_of_two_regimes_never_share_a_cell() -> None:

@@ -8,8 +8,9 @@ Two kinds of check:
 * ``CLAIMS`` — the paper's comparative statements ("A beats B at N labels") evaluated on any
   protocol's stored runs. The two methods' runs are paired by seed (same split: checked; same
   pretrained build: pairs that differ are excluded and named); per claim the paired mean
-  difference with its t-interval (and a two-level bootstrap over seeds and test images where
-  both runs stored per-image predictions), the one-sided paired p-value, the share of seeds
+  difference with its t-interval (and a two-level bootstrap over seeds and test images, over the
+  pairs whose two runs stored per-image predictions; the table names their number where it is
+  fewer than the pairs), the one-sided paired p-value, the share of seeds
   where A wins, and the two-sided p-value adjusted by Holm over the family of evaluated claims.
 
   Holm, not Benjamini–Hochberg: each verdict is read on its own ("this claim is supported"), so
@@ -144,7 +145,8 @@ class Pairing:
     b: list[float]
     excluded: list[str] = field(default_factory=list)  # pairs left out, with why
     mixed: list[str] = field(default_factory=list)  # pairs whose runs come from two machine kinds or precisions
-    correct: tuple[np.ndarray, np.ndarray] | None = None  # [pairs, test images] right or wrong, where all have them
+    correct: tuple[np.ndarray, np.ndarray] | None = None  # [pairs with predictions, test images] right or wrong
+    predicted_seeds: list[int] = field(default_factory=list)  # the seeds of ``correct``'s rows
 
     @property
     def diffs(self) -> np.ndarray:
@@ -197,11 +199,13 @@ def pair_runs(claim: Claim, results: list[dict[str, Any]], protocol: str, metric
         a.append(metric_value(ra, metric))
         b.append(metric_value(rb, metric))
         preds.append((test_predictions(ra), test_predictions(rb)))
-    correct = None
-    labels = test_labels(claim.dataset) if preds and metric == "test_acc_last" else None
-    if labels is not None and all(pa is not None and pb is not None for pa, pb in preds):
-        correct = (np.stack([pa[0] == labels for pa, _ in preds]), np.stack([pb[0] == labels for _, pb in preds]))
-    return Pairing(seeds, a, b, excluded, mixed, correct)
+    # runs stored before predictions were recorded still count at the seed level; the bootstrap uses the others
+    predicted = [(s, pa, pb) for s, (pa, pb) in zip(seeds, preds) if pa is not None and pb is not None]
+    labels = test_labels(claim.dataset) if predicted and metric == "test_acc_last" else None
+    if labels is None:
+        return Pairing(seeds, a, b, excluded, mixed)
+    correct = (np.stack([pa[0] == labels for _, pa, _ in predicted]), np.stack([pb[0] == labels for *_, pb in predicted]))
+    return Pairing(seeds, a, b, excluded, mixed, correct, [s for s, *_ in predicted])
 
 
 @dataclass(frozen=True)
@@ -246,6 +250,7 @@ class Verdict:
                 "diff": t.mean if t else (float(self.pairing.diffs[0]) if self.n else None),
                 "sd_diff": t.sd if t else None, "ci_t": list(t.ci) if t else None,
                 "ci_bootstrap": list(self.bootstrap) if self.bootstrap else None,
+                "seeds_bootstrap": self.pairing.predicted_seeds if self.bootstrap else None,
                 "p_one_sided": t.p_greater if t else None, "p_two_sided": t.p_two_sided if t else None,
                 "p_holm": self.p_adjusted, "share_better_wins": t.share_positive if t else None,
                 "paper_gap": self.claim.paper_gap(), "paper_gap_vs_ci": self.paper_position,
@@ -275,7 +280,7 @@ def evaluate(results: list[dict[str, Any]], protocol: str, claims: list[Claim] =
     for c, p in pairings:
         sd = pooled_sd(spreads.get(setting_of(c), []))
         gap = c.paper_gap()
-        boot = bootstrap_ci(*p.correct) if bootstrap and p.correct is not None and len(p.seeds) >= 2 else None
+        boot = bootstrap_ci(*p.correct) if bootstrap and len(p.predicted_seeds) >= 2 else None
         out.append(Verdict(c, p, tests[c], adjusted.get(c), boot,
                            seeds_needed(gap, sd) if sd is not None and gap is not None else None,
                            seeds_needed(1.0, sd) if sd is not None else None))
@@ -303,7 +308,10 @@ def claims_table(verdicts: list[Verdict]) -> str:
         wins = f"{int(np.sum(d_all > 0))}/{v.n}" + (f" ({ties} tied)" if ties else "")
         need = " / ".join("—" if s is None else (f"≤{v.n}" if s <= v.n else str(s))
                           for s in (v.seeds_for_paper_gap, v.seeds_for_one_point))
-        lines.append(f"| {v.claim.name} | {v.n} | {d['diff']:+.2f} | {fmt_ci(d['ci_t'])} | {fmt_ci(d['ci_bootstrap'])} | "
+        boot = fmt_ci(d["ci_bootstrap"])
+        if d["seeds_bootstrap"] and len(d["seeds_bootstrap"]) < v.n:
+            boot += f" ({len(d['seeds_bootstrap'])} pairs)"
+        lines.append(f"| {v.claim.name} | {v.n} | {d['diff']:+.2f} | {fmt_ci(d['ci_t'])} | {boot} | "
                      f"{fmt_p(d['p_one_sided'])} | {fmt_p(d['p_holm'])} | {wins} | {word} | {gap} | "
                      f"{d['paper_gap_vs_ci'] or '—'} | {need} |")
     words = [v.word for v in verdicts]
