@@ -29,7 +29,7 @@ PAPER_RUNS = load_results(RESULTS, "paper")
 #: claim name → its verdict under the `cpu` protocol (``adacm claims``; Holm over every evaluated
 #: claim). Each is a finding reported in docs/findings.md; the test fails when a stored result changes one.
 CPU_VERDICTS: dict[str, str] = {
-    # Table 2, SimCLR ResNet-18 start, 3 seeds each
+    # Table 2, SimCLR ResNet-18 start (seeds: docs/findings.md)
     "fixmatch > supervised @ fer2013 100 (Table 2)": "inconclusive",
     "adacm > supervised @ fer2013 100 (Table 2)": "inconclusive",
     "adacm > fixmatch @ fer2013 100 (Table 2)": "inconclusive",
@@ -39,7 +39,7 @@ CPU_VERDICTS: dict[str, str] = {
     "fixmatch > supervised @ fer2013 4000 (Table 2)": "inconclusive",
     "adacm > supervised @ fer2013 4000 (Table 2)": "inconclusive",
     "adacm > fixmatch @ fer2013 4000 (Table 2)": "inconclusive",
-    # Table 1 at FER2013 100 labels and SFEW 400 labels, 3 seeds each
+    # Table 1 at FER2013 100 labels and SFEW 400 labels
     "adacm > fixmatch@0.5 @ fer2013 100 (Table 1)": "inconclusive",
     "adacm > fixmatch@0.8 @ fer2013 100 (Table 1)": "inconclusive",
     "adacm > flexmatch @ fer2013 100 (Table 1)": "inconclusive",
@@ -51,8 +51,8 @@ CPU_VERDICTS: dict[str, str] = {
     "adacm > fixmatch @ sfew 400 (Table 1)": "inconclusive",
     "adacm > flexmatch @ sfew 400 (Table 1)": "inconclusive",
     "adacm > adacm_lu @ sfew 400 (Table 1)": "inconclusive",
-    "adacm > adacm_lc @ sfew 400 (Table 1)": "inconclusive",  # +3.17, unadjusted p 0.004, Holm 0.24
-    # Table 3, WRN-28-2 from scratch at 32 px (1,000 labels: 2 seeds)
+    "adacm > adacm_lc @ sfew 400 (Table 1)": "inconclusive",
+    # Table 3, WRN-28-2 from scratch at 32 px
     "adacm > supervised @ fer2013 400 (Table 3, wrn28_2)": "inconclusive",
     "adacm > meanteacher @ fer2013 400 (Table 3, wrn28_2)": "inconclusive",
     "adacm > mixmatch @ fer2013 400 (Table 3, wrn28_2)": "inconclusive",
@@ -63,7 +63,7 @@ CPU_VERDICTS: dict[str, str] = {
     "adacm > marginmix @ fer2013 1000 (Table 3, wrn28_2)": "inconclusive",
     "adacm > supervised @ fer2013 4000 (Table 3, wrn28_2)": "inconclusive",
     "adacm > meanteacher @ fer2013 4000 (Table 3, wrn28_2)": "inconclusive",
-    "adacm > mixmatch @ fer2013 4000 (Table 3, wrn28_2)": "inconclusive",  # +15.39, unadjusted p 0.001, Holm 0.09
+    "adacm > mixmatch @ fer2013 4000 (Table 3, wrn28_2)": "inconclusive",
     "adacm > marginmix @ fer2013 4000 (Table 3, wrn28_2)": "inconclusive",
 }
 CPU_VERDICTS_NOW = {v.claim.name: v for v in evaluate(CPU_RUNS, "cpu")}
