@@ -28,7 +28,7 @@ from adacm.data.dataset import NUM_CLASSES
 from adacm.data.datasets import load_dataset
 from adacm.data.splits import labeled_indices
 from adacm.errors import UserError
-from adacm.models import FIXED_INITS, check_init, check_model, init_file
+from adacm.models import BACKBONES, FIXED_INITS, check_init, check_model, init_file
 from adacm.models.weights import simclr_weights_path
 from adacm.paths import sha256_file
 from adacm.run.config import RunConfig
@@ -50,11 +50,13 @@ def add_grid_args(parser: argparse.ArgumentParser, methods: list[str]) -> None:
     parser.add_argument("--labels", nargs="+", type=int, help="numbers of labeled images (default: the protocol's)")
     parser.add_argument("--seeds", nargs="+", type=non_negative_int,
                         help="seeds (default: the protocol's for this table; cpu: 0-2, Table 2 0-9)")
-    parser.add_argument("--variant", help="a protocol's named backbone variant (cpu: face, simclr, scratch); "
+    variants = "; ".join(f"{p.name}: {', '.join(p.variants)}" for p in PROTOCOLS.values() if p.variants)
+    parser.add_argument("--variant", help=f"a protocol's named variant, a regime of its claims ({variants}); "
                                           "--model/--init/--image-size override it")
-    parser.add_argument("--model", help="backbone: resnet18, dlib_face or wrn28_2 (default: the protocol's)")
-    parser.add_argument("--init", "--pretrained", dest="init", help="backbone start: scratch, simclr, face (dlib_face), or a path to a state dict "
-                                       "(default: the protocol's)")
+    parser.add_argument("--model", help=f"backbone: {', '.join(BACKBONES)} (default: the protocol's)")
+    fixed = ", ".join(f"{name} ({init.model})" for name, init in FIXED_INITS.items())
+    parser.add_argument("--init", "--pretrained", dest="init", help=f"backbone start: scratch, simclr, {fixed}, "
+                                                                    "or a path to a state dict (default: the protocol's)")
     parser.add_argument("--image-size", type=int, help="input side in px (default: the protocol's; dlib_face needs ≥ 103)")
     parser.add_argument("--head-lr-mult", type=float, help="classifier learning rate ÷ lr (default: the protocol's)")
     parser.add_argument("--lr", type=float, help="Adam's learning rate (default: the protocol's, 5e-4)")
