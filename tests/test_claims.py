@@ -107,6 +107,8 @@ def test_the_family_is_every_evaluated_claim() -> None:
     assert alone.p_adjusted == pytest.approx(alone.test.p_two_sided)
     assert both[CLAIM].p_adjusted == pytest.approx(holm([both[CLAIM].test.p_two_sided, both[other].test.p_two_sided])[0])
     assert max(v.p_adjusted for v in both.values()) == pytest.approx(max(min(1, 2 * p[0]), p[1]))
+    # a report showing one of them still names the family its p-value was adjusted over
+    assert "1 claims: " in (shown := claims_table([both[CLAIM]])) and "family of 2 claims" in shown
 
 
 def test_per_image_predictions_feed_the_bootstrap(monkeypatch) -> None:

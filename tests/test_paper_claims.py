@@ -114,7 +114,7 @@ def test_claims_table_sets_our_gap_beside_the_papers() -> None:
     sfew_lc = next(c for c in TABLE_CLAIMS[1] if c.worse == "adacm_lc" and c.dataset == "sfew")
     assert sfew_lc.paper_gap() == pytest.approx(52.43 - 45.99)
     pairing = Pairing([0, 1, 2], [40.0, 41.0, 39.0], [41.5, 42.0, 41.0])
-    table = claims_table([Verdict(sfew_lc, pairing, paired_test(pairing.diffs), 0.04)])
-    assert table.splitlines()[0] == "1 claims: 0 supported, 1 reversed, 0 inconclusive, 0 not evaluable (Holm over the 1 claims with two or more pairs)"
+    table = claims_table([Verdict(sfew_lc, pairing, paired_test(pairing.diffs), 0.04, family=1)])
+    assert table.splitlines()[0] == "1 claims: 0 supported, 1 reversed, 0 inconclusive, 0 not evaluable (Holm over the family of 1 claims with two or more pairs)"
     assert table.splitlines()[-1] == ("| adacm > adacm_lc @ sfew 400 (Table 1) | 3 | -1.50 | [-2.74, -0.26] | — | "
                                       "0.98 | 0.04 | 0/3 | **reversed** | +6.44 | above | — / — |")

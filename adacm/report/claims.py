@@ -217,6 +217,7 @@ class Verdict:
     bootstrap: tuple[float, float] | None = None
     seeds_for_paper_gap: int | None = None
     seeds_for_one_point: int | None = None
+    family: int = 0  # the claims Holm adjusted over together (a report may show fewer of them)
 
     @property
     def n(self) -> int:
@@ -283,7 +284,7 @@ def evaluate(results: list[dict[str, Any]], protocol: str, claims: list[Claim] =
         boot = bootstrap_ci(*p.correct) if bootstrap and len(p.predicted_seeds) >= 2 else None
         out.append(Verdict(c, p, tests[c], adjusted.get(c), boot,
                            seeds_needed(gap, sd) if sd is not None and gap is not None else None,
-                           seeds_needed(1.0, sd) if sd is not None else None))
+                           seeds_needed(1.0, sd) if sd is not None else None, len(family)))
     return out
 
 
@@ -315,10 +316,10 @@ def claims_table(verdicts: list[Verdict]) -> str:
                      f"{fmt_p(d['p_one_sided'])} | {fmt_p(d['p_holm'])} | {wins} | {word} | {gap} | "
                      f"{d['paper_gap_vs_ci'] or '—'} | {need} |")
     words = [v.word for v in verdicts]
-    family = sum(v.p_adjusted is not None for v in verdicts)
+    family = max(v.family for v in verdicts)
     lines.insert(0, f"{len(verdicts)} claims: " + ", ".join(f"{words.count(w)} {w}" for w in
                                                            ("supported", "reversed", "inconclusive", "not evaluable"))
-                 + f" (Holm over the {family} claims with two or more pairs)\n")
+                 + f" (Holm over the family of {family} claims with two or more pairs)\n")
     notes = [f"- {v.claim.name}: {note}" for v in verdicts for note in v.pairing.excluded]
     notes += [f"- {v.claim.name}: mixed pair, {note}" for v in verdicts for note in v.pairing.mixed]
     if notes:
