@@ -170,6 +170,10 @@ def test_the_plain_reading_sorts_claims_by_what_a_reader_asks() -> None:
         line = plain_summary({"simclr": [v]})
         assert line.startswith("- `simclr`: ") and "adacm > fixmatch @ 400 (n=" in line
         assert ("the paper's gap inside our CI; " in line) == (group == "undecided")
+        assert ("p (Holm) " in line) == (group in ("supported", "reversed"))
+    # a decided claim says where the paper's gap lies: supported by +5 (above the paper's +1.08), reversed by -2
+    assert "the paper's gap below our CI" in plain_summary({"simclr": [verdict(grid(cases["supported"], BASE))]})
+    assert "the paper's gap above our CI" in plain_summary({"simclr": [verdict(grid(cases["reversed"], BASE))]})
     # a CI above the paper's gap that Holm's adjustment leaves undecided says so, not "inside"
     below = verdict(grid(list(np.array(BASE) + 1.5 + 0.3 * alternating), BASE))
     holm_undecided = replace(below, p_adjusted=0.2)

@@ -388,10 +388,15 @@ PLAIN_GROUPS = {
 
 
 def plain_item(v: Verdict, group: str) -> str:
-    """A claim in its plain group; an undecided one says where the paper's gap lies and what seeds it would take."""
+    """A claim in its plain group: a decided one with its adjusted p (how near the line it is); a
+    decided or undecided one with where the paper's gap lies (a supported claim may still be far
+    smaller than the paper's); an undecided one with the seeds it would take."""
     notes = [f"n={v.n}"]
-    if group == "undecided":
+    if group in ("supported", "reversed"):
+        notes.append(f"p (Holm) {fmt_p(v.p_adjusted)} over {v.family} claims")
+    if group in ("supported", "reversed", "undecided"):
         notes.append("no paper gap" if v.paper_position is None else f"the paper's gap {v.paper_position} our CI")
+    if group == "undecided":
         if v.seeds_for_paper_gap:
             notes.append(f"{v.seeds_for_paper_gap} seeds for 80% power at it")
     return f"{v.claim.better} > {v.claim.worse} @ {v.claim.n_labels} ({'; '.join(notes)})"
