@@ -191,7 +191,7 @@ def forest_plot(verdicts: list[dict[str, Any]], path: Path, title: str, facet: s
         ax.set_yticklabels([f"{v['claim'].split(' (')[0]} (n={v['n']})" for v in reversed(rows)], fontsize=7)
         ax.set_title(f"Table {panel}" if facet == "table" else f"{facet} `{panel}`", fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=8)
-    axes[-1, 0].set_xlabel("A − B, test accuracy (points): paired mean, 95% CI; × the paper's gap", fontsize=8)
+    axes[-1, 0].set_xlabel("A − B, test accuracy (points): paired mean, 95% t-interval;\nthin: the bootstrap CI over the pairs with predictions; × the paper's gap", fontsize=8)
     handles = [plt.Line2D([], [], color=c, lw=2.5, label=w) for w, c in VERDICT_COLOURS.items()]
     fig.suptitle(title, fontsize=10, x=0.02, ha="left")
     fig.tight_layout(rect=(0, 0, 1, 0.97))
