@@ -18,7 +18,14 @@ import pytest
 
 from adacm.data.datasets import paper_dataset
 from adacm.report import paper
-from adacm.report.claims import CLAIMS, TABLE_CLAIMS, Claim, evaluate, within_tolerance
+from adacm.report.claims import (
+    CLAIMS,
+    TABLE_CLAIMS,
+    Claim,
+    evaluate,
+    regime_verdicts,
+    within_tolerance,
+)
 from adacm.report.tables import Aggregate, aggregate, matches
 from adacm.run.store import load_results
 
@@ -67,6 +74,11 @@ CPU_VERDICTS: dict[str, str] = {
     "adacm > marginmix @ fer2013 4000 (Table 3, wrn28_2)": "inconclusive",
 }
 CPU_VERDICTS_NOW = {v.claim.name: v for v in evaluate(CPU_RUNS, "cpu")}
+#: (regime, claim) → verdict for Table 2's claims decided in a regime's own Holm family (``adacm claims
+#: --regimes``, the README's headline); every other evaluable one there is inconclusive or not evaluable
+REGIME_DECIDED: dict[tuple[str, str], str] = {
+    ("simclr", "adacm > supervised @ fer2013 400 (Table 2)"): "supported",
+}
 
 
 def test_tolerance_accepts_agreement_and_rejects_gaps() -> None:
@@ -95,6 +107,12 @@ def test_cpu_claim_verdict_is_as_recorded(claim: Claim) -> None:
         pytest.skip(f"{claim.name}: not evaluated under the cpu protocol")
     verdict = CPU_VERDICTS_NOW[claim.name]
     assert verdict.word == CPU_VERDICTS[claim.name], verdict.to_dict()
+
+
+def test_regime_verdicts_decided_as_recorded() -> None:
+    decided = {(regime, v.claim.name): v.word for regime, verdicts in regime_verdicts(CPU_RUNS, "cpu").items()
+               for v in verdicts if v.word in ("supported", "reversed")}
+    assert decided == REGIME_DECIDED, "a stored result changed a regime's verdict: record it and say so in docs/findings.md"
 
 
 def test_table3_claims_compare_wrn_runs_only() -> None:
