@@ -13,8 +13,9 @@ from pathlib import Path
 from adacm.data.readers import count_table, inspect_dataset, read_dataset, write_npz
 from adacm.errors import UserError, run_cli
 from adacm.models import FIXED_INITS
-from adacm.report.claims import claims_report, regimes_report
+from adacm.report.claims import claims_report
 from adacm.report.documents import update_documents
+from adacm.report.regimes import regimes_report
 from adacm.run.numerics import CHOICES
 from adacm.run.pretrain import SimCLRConfig, pretrain
 from adacm.run.protocols import CPU_SIMCLR_STEPS, PROTOCOLS

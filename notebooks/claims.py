@@ -33,8 +33,9 @@ from pathlib import Path
 from IPython.display import Image, Markdown
 
 from adacm.paths import REPO_ROOT
-from adacm.report.claims import claims_table, evaluate, regime_rows, regime_verdicts
+from adacm.report.claims import claims_table, evaluate
 from adacm.report.plots import forest_plot
+from adacm.report.regimes import regime_rows, regime_verdicts, regimes_report
 from adacm.run.store import load_results
 
 root = Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir
@@ -54,3 +55,10 @@ Markdown(claims_table(verdicts))
 by_regime = regime_verdicts(load_results(root, protocol), protocol)
 Image(forest_plot(regime_rows(by_regime), out / f"claims_regimes_{protocol}",
                   f"Table 2's claims per regime under the `{protocol}` protocol", facet="regime"))
+
+# %% [markdown]
+# Their verdicts in words and as a matrix, whether the regime changes each gap (paired by seed
+# against the default regime), and each regime's operating point against the paper's.
+
+# %%
+Markdown(regimes_report(root, protocol))

@@ -62,6 +62,12 @@ def run(method: str, seed: int, acc: float, n: int = 100, ck: float | None = Non
     return out
 
 
+def paired_run(method: str, seed: int, acc: float, regime: str | None = None, n: int = 400, **extra) -> dict:
+    """A stored run as the verdict engine pairs it: its seed's labeled split, one pretrained build."""
+    return {**run(method, seed, acc, n, **get_protocol("cpu").variant(regime)), "split_hash": f"split{seed}",
+            "init_sha256": "w" * 64, **extra}
+
+
 # --- fake dataset trees in the owners' layouts (test_readers.py, test_cli.py, test_crossdata.py) ---
 # Every image is a flat grey square whose value encodes its intended label (plus one unique corner
 # pixel, so that no two are exact copies unless a test makes them so).

@@ -3,40 +3,26 @@ by hand: test_stats.py."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
+from conftest import paired_run
 
 from adacm.report.claims import (
-    TABLE_CLAIMS,
     Claim,
     SplitMismatch,
     claims_table,
     evaluate,
     pair_runs,
-    plain_reading,
-    plain_summary,
-    regime_rows,
-    regime_verdicts,
 )
-from adacm.report.plots import forest_plot
 from adacm.report.stats import holm
 from adacm.run.predictions import encode
-from adacm.run.protocols import get_protocol
 
 CLAIM = Claim("adacm", "fixmatch", "fer2013", 400, 2)
 
 
-def run(method: str, seed: int, acc: float, regime: str | None = None, **extra) -> dict:
-    cpu = get_protocol("cpu")
-    cfg = cpu.config("fer2013", method, 400, seed, **cpu.variant(regime))
-    return {"key": cfg.key(), "name": cfg.run_name(), "config": cfg.to_dict(), "summary": {"test_acc_last": acc},
-            "split_hash": f"split{seed}", "init_sha256": "w" * 64, **extra}
-
-
 def grid(a: list[float], b: list[float], **extra) -> list[dict]:
-    return [run("adacm", s, x, **extra) for s, x in enumerate(a)] + [run("fixmatch", s, x, **extra) for s, x in enumerate(b)]
+    return ([paired_run("adacm", s, x, **extra) for s, x in enumerate(a)]
+            + [paired_run("fixmatch", s, x, **extra) for s, x in enumerate(b)])
 
 
 def verdict(results: list[dict], claim: Claim = CLAIM):
@@ -100,7 +86,7 @@ def test_the_family_is_every_evaluated_claim() -> None:
     """Adding a second claim to the family raises the first one's adjusted p-value (Holm)."""
     other = Claim("adacm", "supervised", "fer2013", 400, 2)
     results = grid([x + 1 + RNG.normal(0, 1) for x in BASE], BASE)
-    results += [run("supervised", s, x + RNG.normal(0, 1)) for s, x in enumerate(BASE)]
+    results += [paired_run("supervised", s, x + RNG.normal(0, 1)) for s, x in enumerate(BASE)]
     (alone,) = evaluate(results, "cpu", [CLAIM])
     both = {v.claim: v for v in evaluate(results, "cpu", [CLAIM, other])}
     p = sorted([both[CLAIM].test.p_two_sided, both[other].test.p_two_sided])
@@ -120,8 +106,8 @@ def test_per_image_predictions_feed_the_bootstrap(monkeypatch) -> None:
         pred = np.where(rng.random(200) < right, labels, (labels + 1) % 7)
         return r | {"predictions": {"test": encode(pred, np.full(200, 0.5))}}
 
-    results = [with_predictions(run("adacm", s, 0.0), 0.6) for s in range(3)]
-    results += [with_predictions(run("fixmatch", s, 0.0), 0.4) for s in range(3)]
+    results = [with_predictions(paired_run("adacm", s, 0.0), 0.6) for s in range(3)]
+    results += [with_predictions(paired_run("fixmatch", s, 0.0), 0.4) for s in range(3)]
     v = verdict(results)
     assert v.bootstrap is not None and 5 < v.bootstrap[0] < v.bootstrap[1] < 35
     results[0] = {k: x for k, x in results[0].items() if k != "predictions"}  # one run stored without them
@@ -130,53 +116,3 @@ def test_per_image_predictions_feed_the_bootstrap(monkeypatch) -> None:
     assert "(2 pairs)" in claims_table([v])
     results[1] = {k: x for k, x in results[1].items() if k != "predictions"}  # one pair left: no bootstrap
     assert verdict(results).bootstrap is None and "(1 pairs)" not in claims_table([verdict(results)])
-
-
-def test_runs_of_two_regimes_never_share_a_cell() -> None:
-    # the same seeds and splits, differing only in regime: the face runs say A wins, the default's say B
-    face = [run("adacm", s, 60.0 + s, "face") for s in range(4)] + [run("fixmatch", s, 50.0 + s, "face") for s in range(4)]
-    default = [run("adacm", s, 50.0 + s) for s in range(4)] + [run("fixmatch", s, 60.0 + s) for s in range(4)]
-    assert verdict(face + default).pairing.diffs.tolist() == [-10.0] * 4  # the protocol's own regime only
-    by_regime = regime_verdicts(face + default, "cpu")
-    assert set(by_regime) == {"face", "simclr"}
-    for regime, diff in (("face", 10.0), ("simclr", -10.0)):
-        (v,) = [v for v in by_regime[regime] if v.claim == Claim("adacm", "fixmatch", "fer2013", 400, 2)]
-        assert v.pairing.diffs.tolist() == [diff] * 4 and v.n == 4
-    assert all(v.claim in TABLE_CLAIMS[2] for vs in by_regime.values() for v in vs)
-
-
-def test_forest_plot_has_one_panel_per_regime(tmp_path) -> None:
-    face = [run("adacm", s, 60.0 + s, "face") for s in range(4)] + [run("fixmatch", s, 50.0 + s, "face") for s in range(4)]
-    default = [run("adacm", s, 50.0 + s) for s in range(4)] + [run("fixmatch", s, 60.0 + s) for s in range(4)]
-    rows = regime_rows(regime_verdicts(face + default, "cpu"))
-    assert {r["regime"] for r in rows} == {"face", "simclr"}
-    forest_plot(rows, tmp_path / "regimes", "test", facet="regime")
-    assert (tmp_path / "regimes.png").stat().st_size > 0
-
-
-def test_the_plain_reading_sorts_claims_by_what_a_reader_asks() -> None:
-    alternating = np.array([1.0, -1.0] * 5)
-    cases = {"supported": [x + 5 + RNG.normal(0, 0.5) for x in BASE], "reversed": [x - 2 + RNG.normal(0, 0.5) for x in BASE],
-             "excluded": list(BASE + 0.3 * alternating),  # mean 0, CI about ±0.2: the paper's +1.08 lies above it
-             "undecided": list(BASE + 5 * alternating),  # mean 0, CI about ±3.6: +1.08 lies inside
-             "not evaluable": BASE[:1] + [x + 5 for x in BASE[1:]]}
-    for group, better in cases.items():
-        results = grid(better, BASE)
-        if group == "not evaluable":
-            results = [r for r in results if r["config"]["seed"] == 0]
-        v = verdict(results)
-        reading = plain_reading([v])
-        assert reading[group] == [v] and sum(map(len, reading.values())) == 1, group
-        line = plain_summary({"simclr": [v]})
-        assert line.startswith("- `simclr`: ") and "adacm > fixmatch @ 400 (n=" in line
-        assert ("the paper's gap inside our CI; " in line) == (group == "undecided")
-        assert ("p (Holm) " in line) == (group in ("supported", "reversed"))
-    # a decided claim says where the paper's gap lies: supported by +5 (above the paper's +1.08), reversed by -2
-    assert "the paper's gap below our CI" in plain_summary({"simclr": [verdict(grid(cases["supported"], BASE))]})
-    assert "the paper's gap above our CI" in plain_summary({"simclr": [verdict(grid(cases["reversed"], BASE))]})
-    # a CI above the paper's gap that Holm's adjustment leaves undecided says so, not "inside"
-    below = verdict(grid(list(np.array(BASE) + 1.5 + 0.3 * alternating), BASE))
-    holm_undecided = replace(below, p_adjusted=0.2)
-    assert below.paper_position == "below" and holm_undecided.word == "inconclusive"
-    assert plain_reading([holm_undecided])["undecided"] == [holm_undecided]
-    assert "the paper's gap below our CI" in plain_summary({"simclr": [holm_undecided]})

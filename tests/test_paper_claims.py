@@ -23,9 +23,9 @@ from adacm.report.claims import (
     TABLE_CLAIMS,
     Claim,
     evaluate,
-    regime_verdicts,
     within_tolerance,
 )
+from adacm.report.regimes import regime_verdicts
 from adacm.report.tables import Aggregate, aggregate, matches
 from adacm.run.store import load_results
 

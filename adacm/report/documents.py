@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from adacm.paths import REPO_ROOT
-from adacm.report.claims import claims_report, regimes_report
+from adacm.report.claims import claims_report
 from adacm.report.pilot import pilot_summary, pilot_table
 from adacm.report.precision import stored_arms, study_report
+from adacm.report.regimes import contrasts_report, regimes_report
 from adacm.report.sweeps import sweep_base, sweep_points, sweep_report
 from adacm.report.tables import (
     default_backbone,
@@ -143,7 +144,9 @@ def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> s
     if spec.get("kind") == "precision":  # the fp32-vs-bf16 study (docs/operations.md)
         return study_report(*stored_arms(results_dir)) + "\n"
     if spec.get("kind") == "regimes":  # Table 2's claims per regime (adacm claims --regimes)
-        return regimes_report(results_dir, spec["protocol"]) + "\n"
+        return regimes_report(results_dir, spec["protocol"], spec.get("contrasts", True)) + "\n"
+    if spec.get("kind") == "regime_contrasts":  # does the regime change a claim's gap (docs/findings.md)
+        return contrasts_report(results_dir, spec["protocol"]) + "\n"
     if spec.get("kind") == "claims":  # the verdict on each of the paper's comparative claims (adacm claims)
         return claims_report(results_dir, spec["protocol"], spec.get("table")) + "\n"
     if spec.get("kind") in ("pilot", "pilot_summary"):
