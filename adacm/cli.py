@@ -105,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                  "the adjustment stays every claim)")
     p.add_argument("--format", default="markdown", choices=("markdown", "json"))
     p.add_argument("--regimes", action="store_true", help="Table 2's claims in each regime (the protocol's named "
-                                                          "variants: backbone, schedule) as a matrix, and each "
-                                                          "regime's operating point")
+                                                          "variants: backbone, schedule) as a matrix, whether a "
+                                                          "regime changes each claim's gap (paired by seed against "
+                                                          "the default), and each regime's operating point")
     p.add_argument("--results-dir", type=Path, default=Path("results"), help="results store (default: results/)")
     p.set_defaults(func=_claims)
     p = sub.add_parser("report", help="re-render the generated tables of README.md and docs/ from results/")

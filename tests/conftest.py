@@ -7,6 +7,7 @@ import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from torch import nn
 from adacm.data.dataset import Dataset
 from adacm.data.datasets import load_dataset
 from adacm.data.readers import CLASSES8
+from adacm.report.claims import Claim, Verdict, evaluate
 from adacm.run.protocols import get_protocol
 
 #: torch threads for every test: 2 (CI's cores) unless ADACM_THREADS says otherwise; the suite
@@ -62,10 +64,24 @@ def run(method: str, seed: int, acc: float, n: int = 100, ck: float | None = Non
     return out
 
 
-def paired_run(method: str, seed: int, acc: float, regime: str | None = None, n: int = 400, **extra) -> dict:
+def paired_run(method: str, seed: int, acc: float, regime: str | None = None, n: int = 400, **extra: Any) -> dict:
     """A stored run as the verdict engine pairs it: its seed's labeled split, one pretrained build."""
     return {**run(method, seed, acc, n, **get_protocol("cpu").variant(regime)), "split_hash": f"split{seed}",
             "init_sha256": "w" * 64, **extra}
+
+
+ADACM_OVER_FIXMATCH = Claim("adacm", "fixmatch", "fer2013", 400, 2)
+
+
+def paired_grid(a: list[float], b: list[float], **extra: Any) -> list[dict]:
+    """Ada-CM's runs with accuracies ``a`` and FixMatch's with ``b``, seed i for the i-th of each."""
+    return ([paired_run("adacm", s, x, **extra) for s, x in enumerate(a)]
+            + [paired_run("fixmatch", s, x, **extra) for s, x in enumerate(b)])
+
+
+def one_verdict(results: list[dict], claim: Claim = ADACM_OVER_FIXMATCH) -> Verdict:
+    (v,) = evaluate(results, "cpu", [claim])
+    return v
 
 
 # --- fake dataset trees in the owners' layouts (test_readers.py, test_cli.py, test_crossdata.py) ---

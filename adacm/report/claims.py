@@ -90,6 +90,11 @@ class Claim:
         return dict(override)
 
     @property
+    def short(self) -> str:
+        """The claim within one table, dataset and backbone (a regime report's row)."""
+        return f"{self.better} > {self.worse} @ {self.n_labels}"
+
+    @property
     def name(self) -> str:
         backbone = f", {self.override['model']}" if self.override else ""
         return f"{self.better} > {self.worse} @ {self.dataset} {self.n_labels} (Table {self.table}{backbone})"
@@ -288,6 +293,11 @@ def evaluate(results: list[dict[str, Any]], protocol: str, claims: list[Claim] =
     return out
 
 
+def bold_decided(word: str) -> str:
+    """A verdict word as a table shows it: the decided ones stand out."""
+    return f"**{word}**" if word in ("supported", "reversed", "differs") else word
+
+
 def fmt_p(p: float | None) -> str:
     return "—" if p is None else f"{p:.2g}" if p >= 0.001 else "<0.001"
 
@@ -302,7 +312,7 @@ def claims_table(verdicts: list[Verdict]) -> str:
              "verdict | paper's gap | paper's gap vs CI | seeds for 80% power: paper's gap / 1 pt |", "|" + "---|" * 12]
     for v in verdicts:
         d = v.to_dict()
-        word = {"supported": "**supported**", "reversed": "**reversed**"}.get(v.word, v.word)
+        word = bold_decided(v.word)
         gap = "—" if d["paper_gap"] is None else f"{d['paper_gap']:+.2f}"
         d_all = v.pairing.diffs
         ties = int(np.sum(d_all == 0))

@@ -132,7 +132,9 @@ def input_size_table(results_dir: Path) -> str:
 
 def render(spec: dict[str, Any], results_dir: Path = REPO_ROOT / "results") -> str:
     """One block: the stored benchmarks, the pilot's runs, Fig. 3's sweeps, several metrics of one setting, a paper table laid out
-    as the paper has it under this protocol (``"paper_table": N, "layout": true``), or explicit methods × columns."""
+    as the paper has it under this protocol (``"paper_table": N, "layout": true``), or explicit methods × columns; the
+    claims per regime (``"kind": "regimes"``, ``"contrasts": false`` without the regime contrasts, which
+    ``"kind": "regime_contrasts"`` renders alone)."""
     if spec.get("kind") == "bench":
         return bench_table(results_dir) + "\n"
     if spec.get("kind") == "augment":  # the paper protocol's loader, experiments/augment_scaling.py

@@ -6,32 +6,43 @@ if that regime were the protocol. A verdict that differs between two regimes doe
 the effect differs (a significant and a non-significant result need not differ significantly),
 so the regimes are also compared directly: per claim and seed, the gap in a regime minus the gap
 in the protocol's default regime. The runs of one seed share the labeled split in every regime,
-so these differences are paired by seed; their two-sided p-values are Holm-adjusted over all
-the contrasts shown.
+so these differences are paired by seed.
+Each regime's contrasts (its Table 2 claims against the default) are one Holm family for their
+two-sided p-values, fixed by the design; they qualify the verdicts and are not verdicts on the
+paper's claims.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from adacm.report import paper
-from adacm.report.claims import TABLE_CLAIMS, Claim, Verdict, evaluate, fmt_ci, fmt_p
+from adacm.report.claims import (
+    TABLE_CLAIMS,
+    Claim,
+    Verdict,
+    bold_decided,
+    evaluate,
+    fmt_ci,
+    fmt_p,
+)
 from adacm.report.stats import ALPHA, PairedTest, holm, paired_test
 from adacm.report.tables import default_backbone, matches
 from adacm.run.protocols import get_protocol
 from adacm.run.store import check_results_dir, load_results
 
 
-def regime_verdicts(results: list[dict[str, Any]], protocol: str) -> dict[str, list[Verdict]]:
+def regime_verdicts(results: list[dict[str, Any]], protocol: str, bootstrap: bool = True) -> dict[str, list[Verdict]]:
     """Table 2's claims in every regime of ``protocol`` (its named variants) that has pairs. Each
-    regime is its own family for Holm: a regime's verdicts read as they would if it were the protocol."""
+    regime is its own family for Holm: a regime's verdicts read as they would if it were the protocol.
+    ``bootstrap``: the per-image CIs too (only the forest plot shows them)."""
     out = {}
     for regime in get_protocol(protocol).variants:
-        verdicts = evaluate(results, protocol, TABLE_CLAIMS[2], regime=regime)
+        verdicts = evaluate(results, protocol, TABLE_CLAIMS[2], bootstrap=bootstrap, regime=regime)
         if verdicts:
             out[regime] = verdicts
     return out
@@ -54,25 +65,23 @@ def regime_matrix(by_regime: dict[str, list[Verdict]]) -> str:
                 cells.append("—")
                 continue
             d = v.to_dict()
-            word = {"supported": "**supported**", "reversed": "**reversed**"}.get(v.word, v.word)
             spread = fmt_ci(d["ci_t"]) if d["ci_t"] else "(one pair)"
-            cells.append(f"{word}: {d['diff']:+.2f} {spread}, n={v.n}")
+            cells.append(f"{bold_decided(v.word)}: {d['diff']:+.2f} {spread}, n={v.n}")
         gap = claim.paper_gap()
-        lines.append(f"| {claim.better} > {claim.worse} @ {claim.n_labels} | {'—' if gap is None else f'{gap:+.2f}'} | "
-                     + " | ".join(cells) + " |")
+        lines.append(f"| {claim.short} | {'—' if gap is None else f'{gap:+.2f}'} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
 
 @dataclass(frozen=True)
 class RegimeContrast:
     """One claim's gap in ``regime`` against its gap in the default regime, over their shared seeds."""
     claim: Claim
     regime: str
-    default: str
-    test: PairedTest  # of the per-seed differences: gap in ``regime`` − gap in ``default``
+    test: PairedTest  # of the per-seed differences: gap in ``regime`` − gap in the default
     gap: float  # mean gap in ``regime`` over the shared seeds
-    default_gap: float  # and in ``default``
-    p_adjusted: float
-    family: int
+    default_gap: float  # and in the default over the same seeds
+    p_adjusted: float = 1.0  # Holm over ``regime``'s contrasts
+    family: int = 0  # how many those are
 
     @property
     def word(self) -> str:
@@ -80,43 +89,54 @@ class RegimeContrast:
 
 
 def regime_contrasts(by_regime: dict[str, list[Verdict]], default: str) -> list[RegimeContrast]:
-    """Every claim of every other regime with two or more seeds shared with ``default``'s pairs."""
-    base = {v.claim: dict(zip(v.pairing.seeds, v.pairing.diffs)) for v in by_regime.get(default, [])}
-    rows = []
+    """Every claim of every other regime with two or more seeds shared with ``default``'s pairs.
+    Each regime's contrasts are one Holm family, fixed by the design (its Table 2 claims against
+    the default), so a regime's adjusted p-values do not move when another regime gets runs."""
+    in_default = {v.claim: dict(zip(v.pairing.seeds, v.pairing.diffs)) for v in by_regime.get(default, [])}
+    out = []
     for regime, verdicts in by_regime.items():
         if regime == default:
             continue
+        rows = []
         for v in verdicts:
-            there, here = dict(zip(v.pairing.seeds, v.pairing.diffs)), base.get(v.claim, {})
-            shared = sorted(set(there) & set(here))
+            in_regime, base = dict(zip(v.pairing.seeds, v.pairing.diffs)), in_default.get(v.claim, {})
+            shared = sorted(set(in_regime) & set(base))
             if len(shared) >= 2:
-                a, b = np.array([there[s] for s in shared]), np.array([here[s] for s in shared])
-                rows.append((v.claim, regime, paired_test(a - b), float(a.mean()), float(b.mean())))
-    adjusted = holm([t.p_two_sided for _, _, t, _, _ in rows])
-    return [RegimeContrast(c, r, default, t, g, g0, p, len(rows)) for (c, r, t, g, g0), p in zip(rows, adjusted)]
+                a, b = np.array([in_regime[s] for s in shared]), np.array([base[s] for s in shared])
+                rows.append(RegimeContrast(v.claim, regime, paired_test(a - b), float(a.mean()), float(b.mean())))
+        adjusted = holm([c.test.p_two_sided for c in rows])
+        out += [replace(c, p_adjusted=p, family=len(rows)) for c, p in zip(rows, adjusted)]
+    return out
 
 
-def contrast_table(contrasts: list[RegimeContrast]) -> str:
+def contrast_table(contrasts: list[RegimeContrast], default: str) -> str:
     """One row per claim and regime: the two gaps over the shared seeds, their difference with its CI."""
-    lines = [f"| claim | regime | n seeds | gap there | gap in `{contrasts[0].default}` | difference | 95% CI (t) | p | "
-             f"p (Holm over {contrasts[0].family}) | regime effect |", "|" + "---|" * 10]
-    for c in contrasts:
-        word = "**differs**" if c.word == "differs" else c.word
-        lines.append(f"| {c.claim.better} > {c.claim.worse} @ {c.claim.n_labels} | `{c.regime}` | {c.test.n} | "
-                     f"{c.gap:+.2f} | {c.default_gap:+.2f} | {c.test.mean:+.2f} | {fmt_ci(c.test.ci)} | "
-                     f"{fmt_p(c.test.p_two_sided)} | {fmt_p(c.p_adjusted)} | {word} |")
+    lines = [f"| claim | regime | shared seeds | gap in the regime | gap in `{default}`, same seeds | difference | "
+             "95% CI (t, unadjusted) | p | p (Holm over the regime's contrasts) | regime effect |", "|" + "---|" * 10]
+    lines += [f"| {c.claim.short} | `{c.regime}` | {c.test.n} | {c.gap:+.2f} | {c.default_gap:+.2f} | {c.test.mean:+.2f} | "
+              f"{fmt_ci(c.test.ci)} | {fmt_p(c.test.p_two_sided)} | {fmt_p(c.p_adjusted)} (of {c.family}) | "
+              f"{bold_decided(c.word)} |" for c in contrasts]
     return "\n".join(lines)
 
 
-def contrast_summary(contrasts: list[RegimeContrast]) -> str:
-    """Which claims' gaps the regime changes, in a sentence."""
-    differ = [f"{c.claim.better} > {c.claim.worse} @ {c.claim.n_labels} in `{c.regime}` ({c.gap:+.2f} against "
-              f"{c.default_gap:+.2f}, n={c.test.n})" for c in contrasts if c.word == "differs"]
-    head = (f"Does the regime change a claim's gap? Per seed, the gap in a regime minus the gap in `{contrasts[0].default}` "
-            f"(paired by seed: one split per seed in every regime), Holm over the {len(contrasts)} contrasts: ")
-    others = len(contrasts) - len(differ)
-    return head + (("it does for " + ", ".join(differ) + f"; {others} other(s) not shown to differ.") if differ
-                   else f"none is shown to differ ({others} contrasts).")
+def contrast_summary(contrasts: list[RegimeContrast], default: str) -> str:
+    """Which claims' gaps a regime changes, in a sentence."""
+    differ = [f"{c.claim.short} in `{c.regime}` ({c.gap:+.2f} against {c.default_gap:+.2f}, n={c.test.n})"
+              for c in contrasts if c.word == "differs"]
+    head = (f"Does the regime change a claim's gap? Per seed, the gap in a regime minus the gap in `{default}` "
+            f"(paired by seed: one labeled split per seed in every regime), Holm over each regime's contrasts: ")
+    if not differ:
+        return head + f"none of the {len(contrasts)} is shown to differ."
+    return head + "it does for " + ", ".join(differ) + f"; the other {len(contrasts) - len(differ)} are not shown to differ."
+
+
+def contrasts_block(by_regime: dict[str, list[Verdict]], protocol: str) -> str | None:
+    """The regime contrasts in a sentence and a table; None where no regime shares two seeds with the default."""
+    default = get_protocol(protocol).default_variant
+    contrasts = regime_contrasts(by_regime, default) if default else []
+    if not contrasts:
+        return None
+    return contrast_summary(contrasts, default) + "\n\n" + contrast_table(contrasts, default)
 
 
 def plain_reading(verdicts: list[Verdict]) -> dict[str, list[Verdict]]:
@@ -154,7 +174,7 @@ def plain_item(v: Verdict, group: str) -> str:
     if group == "undecided":
         if v.seeds_for_paper_gap:
             notes.append(f"{v.seeds_for_paper_gap} seeds for 80% power at it")
-    return f"{v.claim.better} > {v.claim.worse} @ {v.claim.n_labels} ({'; '.join(notes)})"
+    return f"{v.claim.short} ({'; '.join(notes)})"
 
 
 def plain_summary(by_regime: dict[str, list[Verdict]]) -> str:
@@ -189,19 +209,12 @@ def operating_points(results: list[dict[str, Any]], protocol: str) -> str:
     return "\n".join(lines)
 
 
-def contrasts_block(by_regime: dict[str, list[Verdict]], protocol: str) -> str | None:
-    """The regime contrasts in a sentence and a table; None where no regime shares two seeds with the default."""
-    default = get_protocol(protocol).default_variant
-    contrasts = regime_contrasts(by_regime, default) if default else []
-    return contrast_summary(contrasts) + "\n\n" + contrast_table(contrasts) if contrasts else None
-
-
 def regimes_report(results_dir: Path, protocol: str, contrasts: bool = True) -> str:
     """``adacm claims --regimes``: Table 2's claims per regime, whether the regime changes each gap
     (``contrasts``), and each regime's operating point."""
     check_results_dir(results_dir)
     results = load_results(results_dir, protocol)
-    by_regime = regime_verdicts(results, protocol)
+    by_regime = regime_verdicts(results, protocol, bootstrap=False)
     if not by_regime:
         return f"no Table 2 claim has a pair of stored `{protocol}` runs in any regime in {results_dir}"
     parts = ["In plain words, per regime:\n\n" + plain_summary(by_regime), regime_matrix(by_regime)]
@@ -215,5 +228,5 @@ def regimes_report(results_dir: Path, protocol: str, contrasts: bool = True) -> 
 def contrasts_report(results_dir: Path, protocol: str) -> str:
     """The regime contrasts alone (docs/findings.md's generated block)."""
     check_results_dir(results_dir)
-    block = contrasts_block(regime_verdicts(load_results(results_dir, protocol), protocol), protocol)
+    block = contrasts_block(regime_verdicts(load_results(results_dir, protocol), protocol, bootstrap=False), protocol)
     return block or f"no regime of `{protocol}` shares two seed pairs of a claim with its default regime"
