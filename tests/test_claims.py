@@ -8,6 +8,7 @@ import pytest
 from conftest import ADACM_OVER_FIXMATCH, one_verdict, paired_grid, paired_run
 
 from adacm.report.claims import (
+    AmbiguousRuns,
     Claim,
     SplitMismatch,
     claims_table,
@@ -43,6 +44,14 @@ def test_pairs_with_different_splits_are_an_error() -> None:
     results = paired_grid(BASE[:3], BASE[:3])
     results[0]["split_hash"] = "another split"
     with pytest.raises(SplitMismatch, match="different labeled splits"):
+        evaluate(results, "cpu", [ADACM_OVER_FIXMATCH])
+
+
+def test_two_runs_of_one_cell_are_an_error_not_a_silent_choice() -> None:
+    results = paired_grid(BASE[:3], BASE[:3])
+    twin = paired_run("adacm", 1, 99.0)
+    results.append({**twin, "key": "another config", "name": "adacm_twin"})
+    with pytest.raises(AmbiguousRuns, match="seed 1 has two stored runs of adacm, adacm_fer2013_400_s1_.* and adacm_twin"):
         evaluate(results, "cpu", [ADACM_OVER_FIXMATCH])
 
 

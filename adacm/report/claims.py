@@ -141,6 +141,10 @@ class SplitMismatch(UserError):
     """Two runs of one seed and setting with different labeled splits: they cannot be paired."""
 
 
+class AmbiguousRuns(UserError):
+    """Two runs of one method, seed and setting: which one the claim compares would be arbitrary."""
+
+
 @dataclass(frozen=True)
 class Pairing:
     """A claim's runs paired by seed: A's and B's metric per pair, and what was left out or mixed."""
@@ -186,7 +190,12 @@ def pair_runs(claim: Claim, results: list[dict[str, Any]], protocol: str, metric
     by_method: dict[str, dict[int, dict[str, Any]]] = {claim.better: {}, claim.worse: {}}
     for r in results:
         if r["config"]["method"] in by_method and matches(r, where) and metric_value(r, metric) is not None:
-            by_method[r["config"]["method"]][r["config"]["seed"]] = r
+            cell, seed = by_method[r["config"]["method"]], r["config"]["seed"]
+            if seed in cell:  # two configs the claim cannot tell apart: pairing either would be a silent choice
+                raise AmbiguousRuns(f"{claim.name}: seed {seed} has two stored runs of {r['config']['method']}, "
+                                    f"{cell[seed]['name']} and {r['name']}, that differ only in fields the claim does "
+                                    "not fix; move one out of the results store")
+            cell[seed] = r
     seeds, a, b, excluded, mixed, preds = [], [], [], [], [], []
     for seed in sorted(set(by_method[claim.better]) & set(by_method[claim.worse])):
         ra, rb = by_method[claim.better][seed], by_method[claim.worse][seed]
