@@ -166,14 +166,15 @@ def plain_item(v: Verdict, group: str) -> str:
     """A claim in its plain group: a decided one with its adjusted p (how near the line it is); a
     decided or undecided one with where the paper's gap lies (a supported claim may still be far
     smaller than the paper's); an undecided one with the seeds it would take."""
-    notes = [f"n={v.n}"]
-    if group in ("supported", "reversed"):
-        notes.append(f"p (Holm) {fmt_p(v.p_adjusted)} over {v.family} claims")
-    if group in ("supported", "reversed", "undecided"):
-        notes.append("no paper gap" if v.paper_position is None else f"the paper's gap {v.paper_position} our CI")
-    if group == "undecided":
-        if v.seeds_for_paper_gap:
-            notes.append(f"{v.seeds_for_paper_gap} seeds for 80% power at it")
+    gap = "no paper gap" if v.paper_position is None else f"the paper's gap {v.paper_position} our CI"
+    match group:
+        case "supported" | "reversed":
+            notes = [f"p (Holm) {fmt_p(v.p_adjusted)} over {v.family} claims", gap]
+        case "undecided":
+            notes = [gap] + ([f"{v.seeds_for_paper_gap} seeds for 80% power at it"] if v.seeds_for_paper_gap else [])
+        case _:
+            notes = []
+    notes = [f"n={v.n}", *notes]
     return f"{v.claim.short} ({'; '.join(notes)})"
 
 
