@@ -124,7 +124,7 @@ def contrast_summary(contrasts: list[RegimeContrast], default: str) -> str:
     differ = [f"{c.claim.short} in `{c.regime}` ({c.gap:+.2f} against {c.default_gap:+.2f}, n={c.test.n})"
               for c in contrasts if c.word == "differs"]
     head = (f"Does the regime change a claim's gap? Per seed, the gap in a regime minus the gap in `{default}` "
-            f"(paired by seed: one labeled split per seed in every regime), Holm over each regime's contrasts: ")
+            "(paired by seed: one labeled split per seed in every regime), Holm over each regime's contrasts: ")
     if not differ:
         return head + f"none of the {len(contrasts)} is shown to differ."
     return head + "it does for " + ", ".join(differ) + f"; the other {len(contrasts) - len(differ)} are not shown to differ."
