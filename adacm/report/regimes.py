@@ -210,12 +210,17 @@ def operating_points(results: list[dict[str, Any]], protocol: str) -> str:
     return "\n".join(lines)
 
 
+def stored_regimes(results_dir: Path, protocol: str) -> tuple[list[dict[str, Any]], dict[str, list[Verdict]]]:
+    """The protocol's stored runs and their verdicts per regime, as the text reports show them (no bootstrap)."""
+    check_results_dir(results_dir)
+    results = load_results(results_dir, protocol)
+    return results, regime_verdicts(results, protocol, bootstrap=False)
+
+
 def regimes_report(results_dir: Path, protocol: str, contrasts: bool = True) -> str:
     """``adacm claims --regimes``: Table 2's claims per regime, whether the regime changes each gap
     (``contrasts``), and each regime's operating point."""
-    check_results_dir(results_dir)
-    results = load_results(results_dir, protocol)
-    by_regime = regime_verdicts(results, protocol, bootstrap=False)
+    results, by_regime = stored_regimes(results_dir, protocol)
     if not by_regime:
         return f"no Table 2 claim has a pair of stored `{protocol}` runs in any regime in {results_dir}"
     parts = ["In plain words, per regime:\n\n" + plain_summary(by_regime), regime_matrix(by_regime)]
@@ -228,6 +233,5 @@ def regimes_report(results_dir: Path, protocol: str, contrasts: bool = True) -> 
 
 def contrasts_report(results_dir: Path, protocol: str) -> str:
     """The regime contrasts alone (docs/findings.md's generated block)."""
-    check_results_dir(results_dir)
-    block = contrasts_block(regime_verdicts(load_results(results_dir, protocol), protocol, bootstrap=False), protocol)
+    block = contrasts_block(stored_regimes(results_dir, protocol)[1], protocol)
     return block or f"no regime of `{protocol}` shares two seed pairs of a claim with its default regime"
